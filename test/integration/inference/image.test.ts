@@ -1,0 +1,93 @@
+/**
+ * The registry and detectImageFile with the real ffmpeg/ffprobe and the converted default model,
+ * plus letterboxGeometry checked against what ffmpeg's filter really does.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { detectImageFile, InvalidImageError } from '../../../src/inference/image.js';
+import {
+  createModelRegistry,
+  type ModelRegistry,
+  UnknownModelError,
+} from '../../../src/inference/registry.js';
+import { ffmpegScaleFilter, letterboxGeometry } from '../../../src/inference/resize.js';
+import { decodeRgb, FFMPEG, FFPROBE, fixture } from './helpers/fixtures.js';
+
+describe('detectImageFile with the default model', () => {
+  let registry: ModelRegistry;
+  const tools = { ffmpegPath: FFMPEG, ffprobePath: FFPROBE };
+  before(async () => {
+    registry = await createModelRegistry({
+      cacheDir: mkdtempSync(join(tmpdir(), 'wd-cache-')),
+      intraOpThreads: 2,
+    });
+  });
+  after(() => registry.close());
+
+  test('lists the bundled centernet and caches its detector', async () => {
+    assert.deepEqual(
+      registry.list().map((m) => [m.name, m.decoder, m.labels.length, m.source]),
+      [['centernet', 'centernet', 80, 'bundled']],
+    );
+    assert.equal(await registry.get(), await registry.get('centernet'));
+    await assert.rejects(registry.get('nope'), UnknownModelError);
+  });
+
+  test('coffee.png (600x400) from a path: NMS leaves one cup, boxes in original pixels', async () => {
+    const r = await detectImageFile(registry, fixture('coffee.png'), tools);
+    assert.equal(r.model, 'centernet');
+    assert.deepEqual([r.width, r.height], [600, 400]);
+    assert.deepEqual(
+      r.detections.map((d) => [d.label, +d.score.toFixed(2)]),
+      [
+        ['cup', 0.44],
+        ['dining table', 0.42],
+      ],
+    );
+    for (const d of r.detections) {
+      assert.ok(d.box.x1 >= 0 && d.box.x2 <= 600 && d.box.y1 >= 0 && d.box.y2 <= 400 && d.box.x2 > d.box.x1);
+    }
+  });
+
+  test('chelsea.png from a Buffer with a label filter', async () => {
+    const r = await detectImageFile(registry, readFileSync(fixture('chelsea.png')), {
+      ...tools,
+      labels: ['bed'],
+    });
+    assert.deepEqual([r.width, r.height], [451, 300]);
+    assert.deepEqual(
+      r.detections.map((d) => d.label),
+      ['bed'],
+    );
+  });
+
+  test('a text file is an InvalidImageError with one sentence', async () => {
+    const p = join(mkdtempSync(join(tmpdir(), 'wd-img-')), 'x.png');
+    writeFileSync(p, 'not an image at all\n');
+    await assert.rejects(
+      detectImageFile(registry, p, tools),
+      (e: Error) =>
+        e instanceof InvalidImageError && e.message === 'The file is not a JPEG, PNG or WebP image.',
+    );
+    await assert.rejects(detectImageFile(registry, Buffer.from('GIF89a'), tools), InvalidImageError);
+  });
+});
+
+test('letterboxGeometry matches ffmpeg: grey 114 exactly where we say the padding is', () => {
+  for (const [name, w, h] of [
+    ['chelsea.png', 451, 300],
+    ['coffee.png', 600, 400],
+  ] as const) {
+    const input = { width: 320, height: 320, resize: 'letterbox' as const };
+    const rgb = decodeRgb(fixture(name), ffmpegScaleFilter(input));
+    const g = letterboxGeometry({ width: w, height: h }, input);
+    const isPad = (y: number) => [0, 1, 2].every((c) => rgb[(y * 320 + 160) * 3 + c] === 114);
+    assert.ok(isPad(g.padY - 1), `${name}: row above the image is padding`);
+    assert.ok(!isPad(g.padY), `${name}: first image row is not padding`);
+    assert.ok(!isPad(g.padY + g.scaledHeight - 1), `${name}: last image row is not padding`);
+    assert.ok(isPad(g.padY + g.scaledHeight), `${name}: row below the image is padding`);
+  }
+});
