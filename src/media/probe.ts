@@ -1,3 +1,4 @@
+import { clockwiseRotation } from './orientation.js';
 import { runProgram } from './run.js';
 
 /** What ffprobe says about an uploaded video, as stored on the job (`jobs.probe`). */
@@ -18,6 +19,7 @@ export interface VideoProbe {
     frameCount: number;
     frameCountExact: boolean;
     pixFmt: string | null;
+    /** clockwise display rotation, 0 | 90 | 180 | 270 (see src/media/orientation.ts) */
     rotation: number;
   };
   hasAudio: boolean;
@@ -78,7 +80,6 @@ export function parseProbe(json: unknown): VideoProbe {
   if (!(fps > 0)) throw new ProbeError('The video has no frame rate.');
   const stated = Number(video.nb_frames);
   const frameCountExact = Number.isInteger(stated) && stated > 0;
-  const rotationTag = Number(video.tags?.rotate ?? video.side_data_list?.find((s) => s.rotation != null)?.rotation ?? 0);
   return {
     formatName,
     durationSec: duration,
@@ -93,7 +94,7 @@ export function parseProbe(json: unknown): VideoProbe {
       frameCount: frameCountExact ? stated : Math.max(1, Math.round(duration * fps)),
       frameCountExact,
       pixFmt: video.pix_fmt ?? null,
-      rotation: Number.isFinite(rotationTag) ? rotationTag : 0,
+      rotation: clockwiseRotation(video),
     },
     hasAudio: (j.streams ?? []).some((s) => s.codec_type === 'audio'),
   };

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { createBullmqQueue, deleteQueueKeys } from '../../../src/queue/bullmq.js';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+test('a SIGKILLed worker\'s task is run again by another worker and completes', async () => {
+  const prefix = `wdtest-${randomUUID().slice(0, 8)}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./kill-worker.child.ts', import.meta.url)), REDIS_URL, prefix], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const q = createBullmqQueue({ url: REDIS_URL, prefix, lockDuration: 1000, stalledInterval: 500 });
+  try {
+    const started = new Promise<string>((resolve) => {
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+        const m = /started (.*)\n/.exec(out);
+        if (m) resolve(m[1]);
+      });
+    });
+    await q.enqueue('detect', { jobId: 'k', chunkIndex: 7 }, { dedupeId: 'detect:k:7', attempts: 1 });
+    assert.equal(await started, JSON.stringify({ jobId: 'k', chunkIndex: 7 }));
+    const t0 = Date.now();
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const done = new Promise<unknown>((resolve) => {
+      void q.work({ detect: async (p) => resolve(p) }, { concurrency: 1 });
+    });
+    assert.deepEqual(await done, { jobId: 'k', chunkIndex: 7 });
+    console.log(`taken up again after ${Date.now() - t0} ms`);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await q.close({ timeoutMs: 2000 });
+    await deleteQueueKeys(REDIS_URL, prefix);
+  }
+});
