@@ -1,0 +1,155 @@
+import type { MultipartFile, MultipartValue } from '@fastify/multipart';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { PayloadTooLargeError, UnsupportedMediaError, ValidationError } from '../../errors.js';
+import { detectImageFile, InvalidImageError } from '../../inference/image.js';
+import { type ModelRegistry, UnknownModelError } from '../../inference/registry.js';
+import type { MediaBinaries } from '../../media/binaries.js';
+import { toStoredDetection } from '../../pipeline/tasks.js';
+import { requireUser } from '../plugins/auth.js';
+import { errorResponses } from '../schemas.js';
+
+/**
+ * `POST /v1/detect`: one image in, its detections out, synchronously; and `GET /v1/models`.
+ * An image is small enough to hold in memory (capped at MAX_IMAGE_BYTES), unlike a video.
+ */
+
+export const MAX_IMAGE_BYTES = 25 * 1024 * 1024;
+
+export interface DetectRoutesOptions {
+  models: ModelRegistry;
+  media: MediaBinaries;
+}
+
+const ModelOut = Type.Object({
+  name: Type.String(),
+  labels: Type.Array(Type.String()),
+  input: Type.Object({ width: Type.Integer(), height: Type.Integer(), layout: Type.String(), resize: Type.String() }),
+  decoder: Type.String(),
+  source: Type.String(),
+});
+
+const DetectResult = Type.Object({
+  model: Type.String(),
+  width: Type.Integer(),
+  height: Type.Integer(),
+  detections: Type.Array(
+    Type.Object({
+      label: Type.String(),
+      score: Type.Number(),
+      box: Type.Object({ x1: Type.Number(), y1: Type.Number(), x2: Type.Number(), y2: Type.Number() }),
+    }),
+  ),
+});
+
+const DetectMultipart = Type.Object({
+  image: Type.String({ format: 'binary', description: 'a JPEG, PNG or WebP image' }),
+  minScore: Type.Optional(Type.Number({ minimum: 0, maximum: 1, default: 0.25 })),
+  labels: Type.Optional(Type.String({ description: 'comma-separated labels to keep' })),
+  model: Type.Optional(Type.String()),
+});
+
+/** Pure: reads and checks the text fields of a detect request. */
+export function parseDetectFields(fields: Record<string, string>, knownModels: string[]) {
+  const out: { minScore: number; labels?: string[]; model?: string } = { minScore: 0.25 };
+  for (const [name, value] of Object.entries(fields)) {
+    if (name === 'minScore') {
+      const n = Number(value);
+      if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) {
+        throw new ValidationError('minScore must be a number from 0 to 1.', 'INVALID_OPTION');
+      }
+      out.minScore = n;
+    } else if (name === 'labels') {
+      const labels = value.split(',').map((l) => l.trim()).filter(Boolean);
+      if (labels.length > 0) out.labels = labels;
+    } else if (name === 'model') {
+      if (!knownModels.includes(value)) {
+        throw new ValidationError(`model must be one of: ${knownModels.join(', ')}.`, 'INVALID_OPTION');
+      }
+      out.model = value;
+    } else {
+      throw new ValidationError(`Unknown field ${JSON.stringify(name.slice(0, 40))}.`, 'INVALID_OPTION');
+    }
+  }
+  return out;
+}
+
+export const detectRoutes: FastifyPluginAsyncTypebox<DetectRoutesOptions> = async (app, opts) => {
+  app.get(
+    '/v1/models',
+    {
+      schema: {
+        tags: ['models'],
+        summary: 'The detection models this server has, with their labels and input size',
+        response: { 200: Type.Object({ models: Type.Array(ModelOut) }) },
+      },
+    },
+    async () => ({
+      models: opts.models.list().map((m) => ({
+        name: m.name,
+        labels: m.labels,
+        input: { width: m.input.width, height: m.input.height, layout: m.input.layout, resize: m.input.resize },
+        decoder: m.decoder,
+        source: m.source,
+      })),
+    }),
+  );
+
+  app.post(
+    '/v1/detect',
+    {
+      onRequest: app.authenticate,
+      config: { openapiBody: DetectMultipart },
+      schema: {
+        tags: ['detect'],
+        security: [{ bearerAuth: [] }],
+        summary: 'Detect objects in one image, synchronously',
+        response: { 200: DetectResult, ...errorResponses(400, 401, 413, 415) },
+      },
+    },
+    async (request) => {
+      requireUser(request);
+      if (!request.isMultipart()) {
+        throw new UnsupportedMediaError('Send the image as multipart/form-data in a field named image.', 'NOT_AN_IMAGE');
+      }
+      const fields: Record<string, string> = {};
+      let image: Buffer | undefined;
+      for await (const part of request.parts({ limits: { fileSize: MAX_IMAGE_BYTES } })) {
+        if (part.type === 'file') {
+          const file = part as MultipartFile;
+          if (file.fieldname !== 'image' || image) {
+            await file.toBuffer().catch(() => undefined); // drain it
+            throw new ValidationError('Send exactly one file, in a field named image.', 'INVALID_OPTION');
+          }
+          image = await file.toBuffer().catch((e: { code?: string }) => {
+            if (e.code === 'FST_REQ_FILE_TOO_LARGE') {
+              throw new PayloadTooLargeError(`The image is larger than ${MAX_IMAGE_BYTES} bytes.`, 'UPLOAD_TOO_LARGE');
+            }
+            throw e;
+          });
+          if (file.file.truncated) {
+            throw new PayloadTooLargeError(`The image is larger than ${MAX_IMAGE_BYTES} bytes.`, 'UPLOAD_TOO_LARGE');
+          }
+        } else {
+          fields[part.fieldname] = String((part as MultipartValue).value);
+        }
+      }
+      if (!image || image.length === 0) {
+        throw new ValidationError('Send an image file in a field named image.', 'EMPTY_UPLOAD');
+      }
+      const options = parseDetectFields(fields, opts.models.list().map((m) => m.name));
+      try {
+        const result = await detectImageFile(opts.models, image, {
+          ffmpegPath: opts.media.ffmpeg,
+          ffprobePath: opts.media.ffprobe,
+          ...options,
+        });
+        return { ...result, detections: result.detections.map(toStoredDetection) };
+      } catch (e) {
+        if (e instanceof InvalidImageError) throw new UnsupportedMediaError(e.message, 'NOT_AN_IMAGE');
+        if (e instanceof UnknownModelError) throw new ValidationError(e.message, 'INVALID_OPTION');
+        throw e;
+      }
+    },
+  );
+};

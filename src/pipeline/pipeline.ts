@@ -1,0 +1,68 @@
+import type { Logger } from 'pino';
+import type { PipelineRepository } from '../db/repositories/pipeline.js';
+import type { TaskName, TaskPayloads, TaskQueue } from '../queue/port.js';
+import { failureReason } from './tasks.js';
+
+/**
+ * The pipeline as the rest of the service sees it: submit a job, cancel it, take up unfinished
+ * jobs after a restart, and turn a task's last failed attempt into a failed job.
+ */
+export interface Pipeline {
+  submit(jobId: string): Promise<void>;
+  cancel(jobId: string): Promise<void>;
+  /** Standalone restart: re-enqueue what an in-memory queue lost when the process stopped. */
+  resumeUnfinished(): Promise<number>;
+}
+
+export function createPipeline(deps: {
+  repo: PipelineRepository;
+  queue: TaskQueue;
+  log: Logger;
+  settings: { attempts: number; backoffMs: number };
+  /** enqueue the job's callback after it failed */
+  afterFailure(jobId: string): Promise<void>;
+}): Pipeline {
+  const { repo, queue, settings } = deps;
+  const opts = (dedupeId: string) => ({ dedupeId, attempts: settings.attempts, backoffMs: settings.backoffMs });
+
+  queue.onFinalFailure(async (name: TaskName, payload: TaskPayloads[TaskName], error: Error) => {
+    const jobId = (payload as { jobId: string }).jobId;
+    if (name === 'notify') {
+      deps.log.warn({ jobId, err: error }, 'job callback could not be delivered');
+      return;
+    }
+    const chunkIndex = (payload as { chunkIndex?: number }).chunkIndex;
+    const reason = failureReason(name, { chunkIndex }, error);
+    if (chunkIndex !== undefined) await repo.markChunk(jobId, chunkIndex, { status: 'failed', error: reason });
+    if (await repo.finish(jobId, 'failed', { error: reason })) {
+      deps.log.warn({ jobId, task: name, err: error }, 'job failed');
+      await deps.afterFailure(jobId);
+    }
+  });
+
+  return {
+    async submit(jobId) {
+      await queue.enqueue('process', { jobId }, opts(`process:${jobId}`));
+    },
+    async cancel(jobId) {
+      // running detect tasks check the status between batches and stop; queued ones no-op
+      await repo.finish(jobId, 'canceled', {});
+    },
+    async resumeUnfinished() {
+      const jobs = await repo.unfinishedJobs();
+      for (const job of jobs) {
+        const chunks = job.status === 'processing' ? await repo.listChunks(job.id) : [];
+        if (chunks.length === 0) {
+          await queue.enqueue('process', { jobId: job.id }, opts(`process:${job.id}`));
+          continue;
+        }
+        const left = chunks.filter((c) => c.status !== 'done');
+        for (const c of left) {
+          await queue.enqueue('detect', { jobId: job.id, chunkIndex: c.chunkIndex }, opts(`detect:${job.id}:${c.chunkIndex}`));
+        }
+        if (left.length === 0) await queue.enqueue('finalize', { jobId: job.id }, opts(`finalize:${job.id}`));
+      }
+      return jobs.length;
+    },
+  };
+}

@@ -1,0 +1,159 @@
+import { fileURLToPath } from 'node:url';
+import { buildApp, createAppContext, type AppContext } from './app.js';
+import type { Config } from './config.js';
+import { createPipelineRepository, type PipelineRepository } from './db/repositories/pipeline.js';
+import { detectRoutes } from './http/routes/detect.js';
+import { mediaRoutes } from './http/routes/media.js';
+import { resultsRoutes } from './http/routes/results.js';
+import { webRoutes } from './http/routes/web.js';
+import { createModelRegistry, type ModelRegistry } from './inference/registry.js';
+import type { Logger } from './logger.js';
+import { type MediaBinaries, resolveMediaBinaries } from './media/binaries.js';
+import { deliverCallback } from './pipeline/callbacks.js';
+import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
+import { createTaskHandlers, type JobForPipeline } from './pipeline/tasks.js';
+import { createBullmqQueue } from './queue/bullmq.js';
+import { createMemoryQueue } from './queue/memory.js';
+import type { TaskName, TaskQueue } from './queue/port.js';
+import { createDetectionsService } from './services/detections.js';
+import { createMediaLinks } from './services/media-links.js';
+import { createHmac } from 'node:crypto';
+
+/**
+ * The composition root: builds every part from the configuration and wires them, for each role.
+ * `serve` (API, and in standalone mode the workers too), `worker` (tasks only) and the local
+ * `detect` command all come through here, so they run the same code.
+ */
+
+/** The converted default model is cached inside the installation, not in DATA_DIR. */
+export const MODEL_CACHE_DIR = fileURLToPath(new URL('../models/cache', import.meta.url));
+
+export interface RuntimeOptions {
+  log: Logger;
+  /** run task handlers in this process */
+  workers: boolean;
+  /** which tasks this process consumes (default: all) */
+  queues?: TaskName[];
+  concurrency?: number;
+  /** first retry delay of a failed task (ms) */
+  backoffMs?: number;
+}
+
+export interface Runtime {
+  config: Config;
+  ctx: AppContext;
+  queue: TaskQueue;
+  pipeline: Pipeline;
+  models: ModelRegistry;
+  media: MediaBinaries;
+  repo: PipelineRepository;
+  /** the HTTP app (not listening) */
+  buildHttpApp(): ReturnType<typeof buildApp>;
+  close(): Promise<void>;
+}
+
+/** A key for one purpose derived from the JWT secret, so one leaked key does not give the other. */
+export function deriveKey(secret: string, purpose: string): string {
+  return createHmac('sha256', secret).update(`web-detector:${purpose}`).digest('base64url');
+}
+
+export async function createRuntime(config: Config, opts: RuntimeOptions): Promise<Runtime> {
+  const { log } = opts;
+  const media = resolveMediaBinaries();
+  const models = await createModelRegistry({
+    modelsDir: config.modelsDir ?? undefined,
+    cacheDir: MODEL_CACHE_DIR,
+    device: config.detectorDevice,
+    intraOpThreads: config.detectorThreads,
+    maxBatch: config.detectorBatchSize,
+  });
+  const queue: TaskQueue = config.redisUrl ? createBullmqQueue({ url: config.redisUrl, prefix: 'wd' }) : createMemoryQueue();
+  // the jobs service needs the pipeline, the pipeline needs the database the context opens
+  let pipeline: Pipeline | undefined;
+  const ctx = await createAppContext(config, {
+    isKnownModel: (name) => models.list().some((m) => m.name === name),
+    pipeline: {
+      submit: (jobId) => pipeline!.submit(jobId),
+      cancel: (jobId) => pipeline!.cancel(jobId),
+    },
+  });
+  const repo = createPipelineRepository(ctx.database.db);
+  const settings = {
+    chunkSeconds: config.chunkSeconds,
+    batchSize: config.detectorBatchSize,
+    attempts: config.taskAttempts,
+    backoffMs: opts.backoffMs ?? 2000,
+  };
+  const enqueueNotify = async (jobId: string) => {
+    const job = await repo.getJob(jobId);
+    if (job?.options?.callbackUrl) {
+      await queue.enqueue('notify', { jobId }, { dedupeId: `notify:${jobId}`, attempts: 5, backoffMs: 2000 });
+    }
+  };
+  pipeline = createPipeline({ repo, queue, log, settings, afterFailure: enqueueNotify });
+  const callbackSecret = config.callbackSecret;
+
+  if (opts.workers) {
+    const handlers = createTaskHandlers({
+      repo,
+      loadJob: (jobId) => repo.getJob(jobId) as Promise<JobForPipeline | null>,
+      videoPath: (key) => ctx.storage.path(key),
+      media,
+      detectors: models,
+      queue,
+      log,
+      settings,
+      async notify(jobId) {
+        const job = await repo.getJob(jobId);
+        if (!job?.options?.callbackUrl) return;
+        await deliverCallback(
+          job.options.callbackUrl,
+          {
+            jobId,
+            status: job.status,
+            error: job.error,
+            finishedAt: job.finishedAt ? new Date(job.finishedAt).toISOString() : null,
+            framesAnalysed: job.framesDone,
+            links: { self: `/v1/jobs/${jobId}`, detections: `/v1/jobs/${jobId}/detections` },
+          },
+          { secret: callbackSecret, allowlist: config.callbackAllowlist },
+        );
+      },
+    });
+    await queue.work(handlers, { concurrency: opts.concurrency ?? config.workerConcurrency, names: opts.queues });
+  }
+
+  const detections = createDetectionsService({ repo });
+  const links = createMediaLinks({ secret: deriveKey(config.jwtSecret, 'media-links'), ttlSeconds: config.mediaUrlTtlSeconds });
+
+  return {
+    config,
+    ctx,
+    queue,
+    pipeline,
+    models,
+    media,
+    repo,
+    buildHttpApp: () =>
+      buildApp({
+        config,
+        db: ctx.database.db,
+        repos: ctx.repos,
+        auth: ctx.auth,
+        jobs: ctx.jobs,
+        readiness: { queue: () => queue.ping() },
+        logger: log,
+        extraRoutes: [
+          async (app) => resultsRoutes(app as never, { jobs: ctx.jobs, detections }),
+          async (app) => detectRoutes(app as never, { models, media }),
+          async (app) => mediaRoutes(app as never, { links, jobs: ctx.jobs, storage: ctx.storage }),
+          webRoutes,
+        ],
+      }),
+    async close() {
+      await queue.close({ timeoutMs: 20_000 });
+      await models.close();
+      await ctx.close();
+    },
+  };
+}
