@@ -43,9 +43,10 @@ export function decodeCursor(cursor: string): number {
 
 /** Pure: applies the label and score filters to one frame's detections. */
 export function filterFrame(frame: FrameRecord, f: DetectionFilter): FrameOut {
-  const dets = (frame.detections as StoredDetection[]).filter(
-    (d) => (f.label === undefined || d.label === f.label) && (f.minScore === undefined || d.score >= f.minScore),
-  );
+  const dets = (frame.detections as StoredDetection[])
+    .filter((d) => (f.label === undefined || d.label === f.label) && (f.minScore === undefined || d.score >= f.minScore))
+    // jsonb stores object keys in its own order: give them back in a stable, readable one
+    .map(({ label, score, box }) => ({ label, score, box: { x1: box.x1, y1: box.y1, x2: box.x2, y2: box.y2 } }));
   return { frameIndex: frame.frameIndex, timestamp: frame.timestamp, detections: dets };
 }
 
