@@ -37,6 +37,10 @@ export interface RuntimeOptions {
   concurrency?: number;
   /** first retry delay of a failed task (ms) */
   backoffMs?: number;
+  /** ffmpeg decoder threads per chunk (default 1; benchmarks compare) */
+  decodeThreads?: number;
+  /** run the detector on one batch while the next is decoded and the last is written (default true) */
+  overlapBatches?: boolean;
 }
 
 export interface Runtime {
@@ -57,6 +61,12 @@ export function deriveKey(secret: string, purpose: string): string {
   return createHmac('sha256', secret).update(`web-detector:${purpose}`).digest('base64url');
 }
 
+/** BullMQ's key prefix in Redis: QUEUE_PREFIX (so benchmarks and tests can share a Redis), default "wd". */
+export function queuePrefix(env: NodeJS.ProcessEnv = process.env): string {
+  const p = env.QUEUE_PREFIX?.trim();
+  return p ? p : 'wd';
+}
+
 export async function createRuntime(config: Config, opts: RuntimeOptions): Promise<Runtime> {
   const { log } = opts;
   const media = resolveMediaBinaries();
@@ -67,7 +77,10 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     intraOpThreads: config.detectorThreads,
     maxBatch: config.detectorBatchSize,
   });
-  const queue: TaskQueue = config.redisUrl ? createBullmqQueue({ url: config.redisUrl, prefix: 'wd' }) : createMemoryQueue();
+  // QUEUE_PREFIX separates deployments (or test runs) sharing one Redis
+  const queue: TaskQueue = config.redisUrl
+    ? createBullmqQueue({ url: config.redisUrl, prefix: process.env.QUEUE_PREFIX || 'wd' })
+    : createMemoryQueue();
   // the jobs service needs the pipeline, the pipeline needs the database the context opens
   let pipeline: Pipeline | undefined;
   const ctx = await createAppContext(config, {
@@ -83,6 +96,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     batchSize: config.detectorBatchSize,
     attempts: config.taskAttempts,
     backoffMs: opts.backoffMs ?? 2000,
+    decodeThreads: opts.decodeThreads,
+    overlapBatches: opts.overlapBatches,
   };
   const enqueueNotify = async (jobId: string) => {
     const job = await repo.getJob(jobId);
