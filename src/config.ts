@@ -1,0 +1,231 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { ConfigError } from './errors.js';
+
+export { ConfigError };
+
+/**
+ * The service's configuration: read from the environment once, validated against a TypeBox schema,
+ * typed and frozen. A bad value throws ConfigError with one sentence naming the variable.
+ */
+
+const GiB = 1024 ** 3;
+
+// Each variable: its schema (after conversion from the env string) and default.
+const specs = {
+  PORT: { schema: Type.Integer({ minimum: 0, maximum: 65535 }), default: 3000 },
+  HOST: { schema: Type.String({ minLength: 1 }), default: '0.0.0.0' },
+  DATA_DIR: { schema: Type.String({ minLength: 1 }), default: './data' },
+  DATABASE_URL: { schema: Type.String({ pattern: '^postgres(ql)?://' }), default: undefined },
+  REDIS_URL: { schema: Type.String({ pattern: '^rediss?://' }), default: undefined },
+  JWT_SECRET: { schema: Type.String({ minLength: 1 }), default: undefined },
+  NODE_ENV: { schema: Type.String({ minLength: 1 }), default: 'development' },
+  LOG_LEVEL: {
+    schema: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+    default: 'info',
+  },
+  MAX_UPLOAD_BYTES: { schema: Type.Integer({ minimum: 1 }), default: 4 * GiB },
+  MAX_VIDEO_SECONDS: { schema: Type.Number({ exclusiveMinimum: 0 }), default: 3 * 3600 },
+  REGISTRATION_ENABLED: { schema: Type.Boolean(), default: true },
+  ACCESS_TOKEN_TTL_SECONDS: { schema: Type.Integer({ minimum: 1 }), default: 900 },
+  REFRESH_TOKEN_TTL_SECONDS: { schema: Type.Integer({ minimum: 1 }), default: 30 * 24 * 3600 },
+  LOGIN_RATE_LIMIT_PER_MINUTE: { schema: Type.Integer({ minimum: 1 }), default: 10 },
+  MODELS_DIR: { schema: Type.String({ minLength: 1 }), default: undefined },
+  DETECTOR_DEVICE: { schema: Type.String({ pattern: '^(cpu|cuda(:[0-9]+(,[0-9]+)*)?)$' }), default: 'cpu' },
+  DETECTOR_THREADS: { schema: Type.Integer({ minimum: 1, maximum: 1024 }), default: undefined },
+  DETECTOR_BATCH_SIZE: { schema: Type.Integer({ minimum: 1, maximum: 256 }), default: 4 },
+  WORKER_CONCURRENCY: { schema: Type.Integer({ minimum: 1, maximum: 256 }), default: 1 },
+  CHUNK_SECONDS: { schema: Type.Number({ exclusiveMinimum: 0 }), default: 10 },
+  TASK_ATTEMPTS: { schema: Type.Integer({ minimum: 1, maximum: 100 }), default: 3 },
+  CALLBACK_ALLOWLIST: { schema: Type.String(), default: undefined },
+  CALLBACK_SECRET: { schema: Type.String({ minLength: 1 }), default: undefined },
+  MEDIA_URL_TTL_SECONDS: { schema: Type.Integer({ minimum: 1 }), default: 3600 },
+  // argon2id cost; the defaults follow OWASP's recommendation (19 MiB, 2 passes). Tests lower them.
+  ARGON2_MEMORY_KIB: { schema: Type.Integer({ minimum: 1024 }), default: 19456 },
+  ARGON2_TIME_COST: { schema: Type.Integer({ minimum: 1, maximum: 20 }), default: 2 },
+} as const;
+
+export interface Config {
+  port: number;
+  host: string;
+  nodeEnv: string;
+  isProduction: boolean;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** absolute */
+  dataDir: string;
+  /** DATA_DIR/db (PGlite files) */
+  dbDir: string;
+  /** DATA_DIR/storage (videos) */
+  storageDir: string;
+  databaseUrl: string | null;
+  redisUrl: string | null;
+  jwtSecret: string;
+  /** 'env' or the file it was read from / written to */
+  jwtSecretSource: 'env' | 'file' | 'generated';
+  maxUploadBytes: number;
+  maxVideoSeconds: number;
+  registrationEnabled: boolean;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  loginRateLimitPerMinute: number;
+  modelsDir: string | null;
+  detectorDevice: string;
+  detectorThreads: number;
+  detectorBatchSize: number;
+  workerConcurrency: number;
+  chunkSeconds: number;
+  taskAttempts: number;
+  /** hostnames callbacks may go to; null = any public host */
+  callbackAllowlist: readonly string[] | null;
+  callbackSecret: string;
+  mediaUrlTtlSeconds: number;
+  argon2: { memoryCost: number; timeCost: number };
+}
+
+type Spec = { schema: TSchema; default: unknown };
+
+function describeSchemaValue(name: string, schema: TSchema): string {
+  if (schema.anyOf) return `${name} must be one of ${(schema.anyOf as TSchema[]).map((s) => s.const).join(', ')}.`;
+  const s = schema as TSchema & Record<string, unknown>;
+  const parts: string[] = [];
+  if (s.minimum !== undefined) parts.push(`at least ${s.minimum}`);
+  if (s.exclusiveMinimum !== undefined) parts.push(`greater than ${s.exclusiveMinimum}`);
+  if (s.maximum !== undefined) parts.push(`at most ${s.maximum}`);
+  const bounds = parts.length ? ` ${parts.join(' and ')}` : '';
+  switch (s.type) {
+    case 'integer':
+      return `${name} must be an integer${bounds}.`;
+    case 'number':
+      return `${name} must be a number${bounds}.`;
+    case 'boolean':
+      return `${name} must be true or false.`;
+    default:
+      if (s.pattern) return `${name} has an invalid value (expected to match ${s.pattern}).`;
+      return `${name} must not be empty.`;
+  }
+}
+
+function convert(name: string, raw: string, schema: TSchema): unknown {
+  const type = (schema as { type?: string }).type;
+  const v = raw.trim();
+  if (type === 'integer' || type === 'number') {
+    if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(v)) throw new ConfigError(describeSchemaValue(name, schema));
+    return Number(v);
+  }
+  if (type === 'boolean') {
+    if (/^(true|1|yes|on)$/i.test(v)) return true;
+    if (/^(false|0|no|off)$/i.test(v)) return false;
+    throw new ConfigError(describeSchemaValue(name, schema));
+  }
+  return name === 'CALLBACK_ALLOWLIST' ? raw : v;
+}
+
+type Raw = { -readonly [K in keyof typeof specs]: Static<(typeof specs)[K]['schema']> | undefined };
+
+function readEnv(env: NodeJS.ProcessEnv): Raw {
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(specs) as [string, Spec][]) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') {
+      out[name] = spec.default;
+      continue;
+    }
+    const value = convert(name, raw, spec.schema);
+    if (!Value.Check(spec.schema, value)) throw new ConfigError(describeSchemaValue(name, spec.schema));
+    out[name] = value;
+  }
+  return out as Raw;
+}
+
+const SECRET_FILE = 'jwt-secret';
+
+function resolveJwtSecret(raw: Raw, dataDir: string, production: boolean): { secret: string; source: Config['jwtSecretSource'] } {
+  if (raw.JWT_SECRET !== undefined) {
+    if (production && raw.JWT_SECRET.length < 32) {
+      throw new ConfigError('JWT_SECRET must be at least 32 characters long when NODE_ENV is production.');
+    }
+    return { secret: raw.JWT_SECRET, source: 'env' };
+  }
+  if (production) throw new ConfigError('JWT_SECRET must be set (at least 32 characters) when NODE_ENV is production.');
+  const file = join(dataDir, SECRET_FILE);
+  try {
+    const existing = readFileSync(file, 'utf8').trim();
+    if (existing.length >= 32) return { secret: existing, source: 'file' };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new ConfigError(`JWT_SECRET is unset and ${file} cannot be read (${(e as Error).message}).`);
+    }
+  }
+  const secret = randomBytes(48).toString('base64url');
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+  } catch (e) {
+    throw new ConfigError(`JWT_SECRET is unset and DATA_DIR is not writable to keep a generated one (${(e as Error).message}).`);
+  }
+  return { secret, source: 'generated' };
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw = readEnv(env);
+  const nodeEnv = raw.NODE_ENV ?? 'development';
+  const production = nodeEnv === 'production';
+  const dataDir = resolve(raw.DATA_DIR ?? './data');
+  const { secret, source } = resolveJwtSecret(raw, dataDir, production);
+  let allowlist: string[] | null = null;
+  if (raw.CALLBACK_ALLOWLIST !== undefined) {
+    allowlist = raw.CALLBACK_ALLOWLIST.split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean);
+    const bad = allowlist.find((h) => !/^[a-z0-9.-]+$/.test(h) && !/^\[?[0-9a-f:.]+\]?$/.test(h));
+    if (bad !== undefined) throw new ConfigError(`CALLBACK_ALLOWLIST contains an invalid hostname (${JSON.stringify(bad)}).`);
+  }
+  const config: Config = {
+    port: raw.PORT ?? 3000,
+    host: raw.HOST ?? '0.0.0.0',
+    nodeEnv,
+    isProduction: production,
+    logLevel: (raw.LOG_LEVEL ?? 'info') as Config['logLevel'],
+    dataDir,
+    dbDir: join(dataDir, 'db'),
+    storageDir: join(dataDir, 'storage'),
+    databaseUrl: raw.DATABASE_URL ?? null,
+    redisUrl: raw.REDIS_URL ?? null,
+    jwtSecret: secret,
+    jwtSecretSource: source,
+    maxUploadBytes: raw.MAX_UPLOAD_BYTES ?? 4 * GiB,
+    maxVideoSeconds: raw.MAX_VIDEO_SECONDS ?? 3 * 3600,
+    registrationEnabled: raw.REGISTRATION_ENABLED ?? true,
+    accessTokenTtlSeconds: raw.ACCESS_TOKEN_TTL_SECONDS ?? 900,
+    refreshTokenTtlSeconds: raw.REFRESH_TOKEN_TTL_SECONDS ?? 30 * 24 * 3600,
+    loginRateLimitPerMinute: raw.LOGIN_RATE_LIMIT_PER_MINUTE ?? 10,
+    modelsDir: raw.MODELS_DIR ? resolve(raw.MODELS_DIR) : null,
+    detectorDevice: raw.DETECTOR_DEVICE ?? 'cpu',
+    detectorThreads: raw.DETECTOR_THREADS ?? availableParallelism(),
+    detectorBatchSize: raw.DETECTOR_BATCH_SIZE ?? 4,
+    workerConcurrency: raw.WORKER_CONCURRENCY ?? 1,
+    chunkSeconds: raw.CHUNK_SECONDS ?? 10,
+    taskAttempts: raw.TASK_ATTEMPTS ?? 3,
+    callbackAllowlist: allowlist,
+    callbackSecret: raw.CALLBACK_SECRET ?? createHmac('sha256', secret).update('web-detector callback secret').digest('base64url'),
+    mediaUrlTtlSeconds: raw.MEDIA_URL_TTL_SECONDS ?? 3600,
+    argon2: { memoryCost: raw.ARGON2_MEMORY_KIB ?? 19456, timeCost: raw.ARGON2_TIME_COST ?? 2 },
+  };
+  return deepFreeze(config);
+}
+
+/** The variables loadConfig reads, for `--help`. */
+export const CONFIG_VARIABLES = Object.keys(specs);

@@ -1,0 +1,22 @@
+import type { Kysely } from 'kysely';
+import type { Database, UserRow } from '../types.js';
+
+export interface UsersRepository {
+  /** Inserts a user; a taken username throws the driver's unique violation (code 23505). */
+  create(user: { id: string; username: string; passwordHash: string }): Promise<UserRow>;
+  findByUsername(username: string): Promise<UserRow | undefined>;
+  findById(id: string): Promise<UserRow | undefined>;
+}
+
+export function createUsersRepository(db: Kysely<Database>): UsersRepository {
+  return {
+    create: (u) =>
+      db
+        .insertInto('users')
+        .values({ id: u.id, username: u.username, password_hash: u.passwordHash })
+        .returningAll()
+        .executeTakeFirstOrThrow(),
+    findByUsername: (username) => db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst(),
+    findById: (id) => db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst(),
+  };
+}

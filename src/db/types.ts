@@ -1,0 +1,92 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** Timestamps come back as Date from both drivers; we write Date or ISO strings. */
+export type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** Has a database default (now()); the app usually sets it so values keep millisecond precision. */
+export type GeneratedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+export type NullableTimestamp = ColumnType<Date | null, Date | string | null, Date | string | null>;
+/** jsonb: read as parsed JSON, written as a JSON string (pg would turn JS arrays into SQL arrays). */
+export type Json<T> = ColumnType<T, string, string>;
+export type NullableJson<T> = ColumnType<T | null, string | null, string | null>;
+/** bigint: pg returns int8 as a string, PGlite as a number or bigint. */
+export type BigIntColumn = ColumnType<string | number | bigint, number, number>;
+
+export type JobStatus = 'queued' | 'processing' | 'completed' | 'failed' | 'canceled';
+export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'processing', 'completed', 'failed', 'canceled'];
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  password_hash: string;
+  created_at: GeneratedTimestamp;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  user_id: string;
+  family_id: string;
+  token_hash: string;
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+  replaced_by: string | null;
+  created_at: GeneratedTimestamp;
+}
+
+export interface JobsTable {
+  id: string;
+  user_id: string;
+  status: JobStatus;
+  video_key: string;
+  original_name: string;
+  size_bytes: BigIntColumn;
+  sha256: string;
+  probe: Json<unknown>;
+  options: Json<unknown>;
+  chunks_total: Generated<number>;
+  chunks_done: Generated<number>;
+  frames_total: Generated<number>;
+  frames_done: Generated<number>;
+  error: string | null;
+  summary: NullableJson<unknown>;
+  created_at: GeneratedTimestamp;
+  updated_at: GeneratedTimestamp;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+}
+
+export interface JobChunksTable {
+  job_id: string;
+  chunk_index: number;
+  start_sec: number;
+  end_sec: number;
+  start_frame: number;
+  frame_count: number;
+  status: Generated<string>;
+  attempts: Generated<number>;
+  frames_done: Generated<number>;
+  sample: ColumnType<unknown, string | null | undefined, string | null>;
+  error: string | null;
+  updated_at: GeneratedTimestamp;
+}
+
+export interface FramesTable {
+  job_id: string;
+  frame_index: number;
+  timestamp: number;
+  detections: Json<unknown>;
+}
+
+export interface Database {
+  users: UsersTable;
+  refresh_tokens: RefreshTokensTable;
+  jobs: JobsTable;
+  job_chunks: JobChunksTable;
+  frames: FramesTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type RefreshTokenRow = Selectable<RefreshTokensTable>;
+export type JobRow = Selectable<JobsTable>;
+export type NewJob = Insertable<JobsTable>;
+export type JobUpdate = Updateable<JobsTable>;

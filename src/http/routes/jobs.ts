@@ -1,0 +1,95 @@
+import type {} from '@fastify/multipart';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { JobsService, UploadPart } from '../../services/jobs.js';
+import { requireUser } from '../plugins/auth.js';
+import { CreateJobMultipart, errorResponses, JobEnvelope, JobIdParams, ListJobsQuery } from '../schemas.js';
+
+export interface JobsRoutesOptions {
+  jobs: JobsService;
+}
+
+export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (app, { jobs }) => {
+  const tags = ['jobs'];
+  const security = [{ bearerAuth: [] }];
+  app.addHook('onRequest', app.authenticate);
+
+  app.post(
+    '/v1/jobs',
+    {
+      config: { openapiBody: CreateJobMultipart },
+      schema: {
+        tags,
+        security,
+        summary: 'Upload a video and start a detection job',
+        response: { 202: JobEnvelope, ...errorResponses(400, 401, 413, 415, 422) },
+      },
+    },
+    async (request, reply) => {
+      const job = await jobs.create(requireUser(request).id, request.parts() as AsyncIterable<UploadPart>);
+      return reply.code(202).header('location', job.links.self).send({ job });
+    },
+  );
+
+  app.get(
+    '/v1/jobs',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Your jobs, newest first',
+        querystring: ListJobsQuery,
+        response: {
+          200: Type.Object({ jobs: Type.Array(Type.Ref('Job')), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+          ...errorResponses(400, 401),
+        },
+      },
+    },
+    async (request) => jobs.list(requireUser(request).id, request.query),
+  );
+
+  app.get(
+    '/v1/jobs/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'One job: status, progress, probe, summary',
+        params: JobIdParams,
+        response: { 200: JobEnvelope, ...errorResponses(401, 404) },
+      },
+    },
+    async (request) => ({ job: await jobs.get(requireUser(request).id, request.params.id) }),
+  );
+
+  app.delete(
+    '/v1/jobs/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Delete a job, its video and its detections (cancels it if running)',
+        params: JobIdParams,
+        response: { 204: Type.Null(), ...errorResponses(401, 404) },
+      },
+    },
+    async (request, reply) => {
+      await jobs.remove(requireUser(request).id, request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/v1/jobs/:id/cancel',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Cancel a queued or running job',
+        params: JobIdParams,
+        response: { 200: JobEnvelope, ...errorResponses(401, 404, 409) },
+      },
+    },
+    async (request) => ({ job: await jobs.cancel(requireUser(request).id, request.params.id) }),
+  );
+};

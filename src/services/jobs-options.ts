@@ -1,0 +1,128 @@
+import { isIP } from 'node:net';
+import { ValidationError } from '../errors.js';
+
+/** A job's analysis options, as stored in `jobs.options` and returned in Job.options. */
+export interface JobOptions {
+  fps: number | null;
+  minScore: number;
+  labels: string[] | null;
+  model: string;
+  callbackUrl: string | null;
+}
+
+export const DEFAULT_MODEL = 'centernet';
+export const DEFAULT_MIN_SCORE = 0.25;
+export const OPTION_FIELDS = ['fps', 'minScore', 'labels', 'model', 'callbackUrl'] as const;
+
+const invalid = (message: string) => new ValidationError(message, 'INVALID_OPTION');
+
+function parseNumber(field: string, raw: string): number {
+  const v = raw.trim();
+  if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(v)) throw invalid(`${field} must be a number.`);
+  return Number(v);
+}
+
+/** Private, loopback and link-local literals a callback must never reach. */
+export function isPrivateHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.local') || h.endsWith('.internal')) return true;
+  if (isIP(h) === 4) {
+    const [a, b] = h.split('.').map(Number);
+    return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127) || a >= 224;
+  }
+  if (isIP(h) === 6) {
+    return h === '::' || h === '::1' || /^f[cd]/.test(h) || /^fe[89ab]/.test(h) || h.startsWith('::ffff:');
+  }
+  return false;
+}
+
+/**
+ * Turns the multipart text fields into JobOptions, or throws 400 INVALID_OPTION with a sentence
+ * naming the field. `fields` maps a field name to every value it was sent with.
+ */
+export function parseJobOptions(
+  fields: Map<string, string[]>,
+  deps: { isKnownModel(name: string): boolean; callbackAllowlist: readonly string[] | null },
+): JobOptions {
+  for (const name of fields.keys()) {
+    if (!(OPTION_FIELDS as readonly string[]).includes(name)) {
+      throw invalid(`Unknown field ${JSON.stringify(name.slice(0, 64))}: expected video, ${OPTION_FIELDS.join(', ')}.`);
+    }
+  }
+  const single = (name: string): string | undefined => {
+    const values = fields.get(name);
+    if (!values) return undefined;
+    if (values.length > 1) throw invalid(`${name} must be sent once.`);
+    return values[0];
+  };
+
+  let fps: number | null = null;
+  const fpsRaw = single('fps');
+  if (fpsRaw !== undefined && fpsRaw.trim() !== '') {
+    fps = parseNumber('fps', fpsRaw);
+    if (!(fps > 0 && fps <= 120)) throw invalid('fps must be greater than 0 and at most 120.');
+  }
+
+  let minScore = DEFAULT_MIN_SCORE;
+  const minRaw = single('minScore');
+  if (minRaw !== undefined && minRaw.trim() !== '') {
+    minScore = parseNumber('minScore', minRaw);
+    if (!(minScore >= 0 && minScore <= 1)) throw invalid('minScore must be between 0 and 1.');
+  }
+
+  let labels: string[] | null = null;
+  const labelValues = fields.get('labels');
+  if (labelValues) {
+    const list = labelValues.flatMap((v) => v.split(',')).map((l) => l.trim()).filter(Boolean);
+    if (list.length > 200) throw invalid('labels must list at most 200 labels.');
+    const bad = list.find((l) => l.length > 64 || /[\u0000-\u001f\u007f]/.test(l));
+    if (bad !== undefined) throw invalid('labels must be names of at most 64 printable characters.');
+    labels = list.length ? [...new Set(list)] : null;
+  }
+
+  let model = DEFAULT_MODEL;
+  const modelRaw = single('model');
+  if (modelRaw !== undefined && modelRaw.trim() !== '') {
+    model = modelRaw.trim();
+    if (model.length > 128 || !deps.isKnownModel(model)) {
+      throw invalid(`model ${JSON.stringify(model.slice(0, 64))} is not a known model (see GET /v1/models).`);
+    }
+  }
+
+  let callbackUrl: string | null = null;
+  const cbRaw = single('callbackUrl');
+  if (cbRaw !== undefined && cbRaw.trim() !== '') {
+    let url: URL;
+    try {
+      url = new URL(cbRaw.trim());
+    } catch {
+      throw invalid('callbackUrl must be an absolute http or https URL.');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('callbackUrl must be an absolute http or https URL.');
+    if (url.username || url.password) throw invalid('callbackUrl must not contain credentials.');
+    if (cbRaw.length > 2048) throw invalid('callbackUrl must be at most 2048 characters long.');
+    const host = url.hostname.toLowerCase();
+    if (deps.callbackAllowlist) {
+      if (!deps.callbackAllowlist.includes(host)) throw invalid(`callbackUrl host ${host} is not in the server's callback allowlist.`);
+    } else if (isPrivateHost(host)) {
+      throw invalid('callbackUrl must point to a public host.');
+    }
+    callbackUrl = url.toString();
+  }
+
+  return { fps, minScore, labels, model, callbackUrl };
+}
+
+/**
+ * The original filename as we keep it: path parts, control characters (NUL included) and bidi
+ * overrides removed, at most 255 characters. Only ever displayed, never used as a path.
+ */
+export function sanitizeFilename(name: string | undefined | null): string {
+  if (!name) return 'video';
+  const base = name.split(/[/\\]/).pop() ?? '';
+  const clean = base
+    .replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '')
+    .trim();
+  const capped = Array.from(clean).slice(0, 255).join('');
+  return capped === '' || capped === '.' || capped === '..' ? 'video' : capped;
+}

@@ -1,0 +1,283 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { Transform } from 'node:stream';
+import { pipeline as pump } from 'node:stream/promises';
+import type { Config } from '../config.js';
+import type { JobCursor, JobsRepository } from '../db/repositories/jobs.js';
+import type { JobRow, JobStatus } from '../db/types.js';
+import {
+  ConflictError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnprocessableError,
+  UnsupportedMediaError,
+  ValidationError,
+} from '../errors.js';
+import { ProbeError, type VideoProbe } from '../media/probe.js';
+import type { BlobStore } from '../storage/local.js';
+import { type JobOptions, parseJobOptions, sanitizeFilename } from './jobs-options.js';
+
+export type { JobOptions } from './jobs-options.js';
+
+/** The Job JSON of docs/api.md. */
+export interface JobView {
+  id: string;
+  status: JobStatus;
+  video: { originalName: string; sizeBytes: number; sha256: string; probe: unknown };
+  options: JobOptions;
+  progress: { chunksDone: number; chunksTotal: number; framesDone: number; framesTotal: number; percent: number };
+  error: string | null;
+  summary: unknown;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  links: { self: string; detections: string; events: string };
+}
+
+/** What the HTTP layer hands over: @fastify/multipart's parts, structurally. */
+export type UploadPart =
+  | { type: 'file'; fieldname: string; filename?: string; file: Readable & { truncated?: boolean } }
+  | { type: 'field'; fieldname: string; value: unknown; valueTruncated?: boolean };
+
+export interface JobPipeline {
+  submit(jobId: string): Promise<void>;
+  cancel(jobId: string): Promise<void>;
+}
+
+export const noopPipeline: JobPipeline = {
+  async submit() {},
+  async cancel() {},
+};
+
+export interface JobsServiceDeps {
+  jobs: JobsRepository;
+  storage: BlobStore;
+  probe(file: string): Promise<VideoProbe>;
+  config: Pick<Config, 'maxUploadBytes' | 'maxVideoSeconds' | 'callbackAllowlist'>;
+  isKnownModel(name: string): boolean;
+  pipeline: JobPipeline;
+  log?: { warn(obj: unknown, msg?: string): void };
+}
+
+export interface JobsService {
+  create(userId: string, parts: AsyncIterable<UploadPart>): Promise<JobView>;
+  get(userId: string, jobId: string): Promise<JobView>;
+  list(userId: string, opts: { limit?: number; cursor?: string }): Promise<{ jobs: JobView[]; nextCursor: string | null }>;
+  cancel(userId: string, jobId: string): Promise<JobView>;
+  remove(userId: string, jobId: string): Promise<void>;
+  /** For other routes (media, detections): the row if `userId` owns it, else null. */
+  getOwned(userId: string, jobId: string): Promise<{ id: string; videoKey: string; row: JobRow } | null>;
+  /** The stored video of any user's job (a signed media link is its own authorization). */
+  getVideoKey(jobId: string): Promise<{ key: string; formatName: string | null } | null>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const notFound = () => new NotFoundError('The job was not found.', 'JOB_NOT_FOUND');
+
+const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
+const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
+
+/** The one place a jobs row becomes the API's Job JSON. */
+export function toJobView(row: JobRow): JobView {
+  const framesTotal = row.frames_total;
+  const framesDone = row.frames_done;
+  let percent = 0;
+  if (row.status === 'completed') percent = 100;
+  else if (framesTotal > 0) percent = Math.min(100, Math.round((framesDone / framesTotal) * 1000) / 10);
+  const self = `/v1/jobs/${row.id}`;
+  return {
+    id: row.id,
+    status: row.status,
+    video: {
+      originalName: row.original_name,
+      sizeBytes: Number(row.size_bytes),
+      sha256: row.sha256,
+      probe: json(row.probe),
+    },
+    options: json<JobOptions>(row.options),
+    progress: { chunksDone: row.chunks_done, chunksTotal: row.chunks_total, framesDone, framesTotal, percent },
+    error: row.error,
+    summary: row.summary === null ? null : json(row.summary),
+    createdAt: iso(row.created_at) as string,
+    updatedAt: iso(row.updated_at) as string,
+    startedAt: iso(row.started_at),
+    finishedAt: iso(row.finished_at),
+    links: { self, detections: `${self}/detections`, events: `${self}/events` },
+  };
+}
+
+export function encodeCursor(c: JobCursor): string {
+  return Buffer.from(JSON.stringify([c.createdAt.toISOString(), c.id])).toString('base64url');
+}
+
+export function decodeCursor(s: string): JobCursor {
+  const bad = () => new ValidationError('cursor is not a cursor this server returned.', 'INVALID_CURSOR');
+  if (s.length > 200) throw bad();
+  try {
+    const [t, id] = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as [unknown, unknown];
+    const createdAt = new Date(String(t));
+    if (typeof t !== 'string' || typeof id !== 'string' || !UUID.test(id) || Number.isNaN(createdAt.getTime())) throw bad();
+    return { createdAt, id };
+  } catch {
+    throw bad();
+  }
+}
+
+const FIELD_MAX = 4096;
+
+export function createJobsService(deps: JobsServiceDeps): JobsService {
+  const { jobs, storage, config } = deps;
+
+  async function owned(userId: string, jobId: string): Promise<JobRow> {
+    if (!UUID.test(jobId)) throw notFound();
+    const row = await jobs.getForOwner(jobId, userId);
+    if (!row) throw notFound();
+    return row;
+  }
+
+  /** Streams the file part to a temp blob, hashing it; never holds it in memory. */
+  async function receive(part: Extract<UploadPart, { type: 'file' }>) {
+    const temp = await storage.writeTemp();
+    const hash = createHash('sha256');
+    let size = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        size += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    try {
+      await pump(part.file, tap, temp.stream);
+    } catch (e) {
+      await storage.remove(temp.key).catch(() => {});
+      if ((e as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge();
+      throw e;
+    }
+    return { key: temp.key, path: temp.path, size, sha256: hash.digest('hex'), truncated: part.file.truncated === true };
+  }
+
+  const tooLarge = () =>
+    new PayloadTooLargeError(`The video is larger than this server accepts (${config.maxUploadBytes} bytes).`, 'UPLOAD_TOO_LARGE');
+
+  return {
+    async create(userId, parts) {
+      const fields = new Map<string, string[]>();
+      let upload: Awaited<ReturnType<typeof receive>> | undefined;
+      let originalName = 'video';
+      try {
+        for await (const part of parts) {
+          if (part.type === 'file') {
+            if (part.fieldname !== 'video' || upload) {
+              part.file.resume(); // drain it so the request can finish
+              throw new ValidationError(
+                part.fieldname === 'video' ? 'Only one video file may be uploaded per job.' : `Unexpected file field ${JSON.stringify(part.fieldname.slice(0, 64))}: the file goes in field video.`,
+                'INVALID_OPTION',
+              );
+            }
+            originalName = sanitizeFilename(part.filename);
+            upload = await receive(part);
+            if (upload.truncated) throw tooLarge();
+          } else {
+            if (part.valueTruncated || (typeof part.value === 'string' && part.value.length > FIELD_MAX)) {
+              throw new ValidationError(`${part.fieldname.slice(0, 64)} is too long.`, 'INVALID_OPTION');
+            }
+            const list = fields.get(part.fieldname) ?? [];
+            list.push(String(part.value ?? ''));
+            fields.set(part.fieldname, list);
+          }
+        }
+        if (!upload) throw new ValidationError('No video was uploaded: send the file in multipart field video.', 'EMPTY_UPLOAD');
+        if (upload.size === 0) throw new ValidationError('The uploaded video file is empty.', 'EMPTY_UPLOAD');
+        const options = parseJobOptions(fields, { isKnownModel: deps.isKnownModel, callbackAllowlist: config.callbackAllowlist });
+
+        let probe: VideoProbe;
+        try {
+          probe = await deps.probe(upload.path);
+        } catch (e) {
+          if (e instanceof ProbeError) throw new UnsupportedMediaError(e.message, 'NOT_A_VIDEO');
+          throw e;
+        }
+        if (probe.durationSec > config.maxVideoSeconds) {
+          throw new UnprocessableError(
+            `The video lasts ${Math.round(probe.durationSec)} seconds, longer than the ${config.maxVideoSeconds} seconds this server accepts.`,
+            'VIDEO_TOO_LONG',
+          );
+        }
+
+        const id = randomUUID();
+        const videoKey = `videos/${id}`;
+        await storage.commit(upload.key, videoKey);
+        upload.key = videoKey;
+        const row = await jobs.create({
+          id,
+          userId,
+          videoKey,
+          originalName,
+          sizeBytes: upload.size,
+          sha256: upload.sha256,
+          probe,
+          options,
+        });
+        try {
+          await deps.pipeline.submit(id);
+        } catch (e) {
+          await jobs.delete(id, userId).catch(() => {});
+          throw e;
+        }
+        return toJobView(row);
+      } catch (e) {
+        if (upload) await storage.remove(upload.key).catch((err) => deps.log?.warn({ err }, 'could not remove upload'));
+        throw e;
+      }
+    },
+
+    async get(userId, jobId) {
+      return toJobView(await owned(userId, jobId));
+    },
+
+    async list(userId, { limit = 20, cursor }) {
+      const after = cursor ? decodeCursor(cursor) : undefined;
+      const rows = await jobs.listByOwner(userId, { limit: limit + 1, after });
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      const nextCursor = rows.length > limit && last ? encodeCursor({ createdAt: new Date(last.created_at), id: last.id }) : null;
+      return { jobs: page.map(toJobView), nextCursor };
+    },
+
+    async cancel(userId, jobId) {
+      const row = await owned(userId, jobId);
+      if (row.status === 'completed' || row.status === 'failed') {
+        throw new ConflictError(`The job has already ${row.status === 'completed' ? 'completed' : 'failed'}.`, 'JOB_FINISHED');
+      }
+      if (row.status === 'canceled') return toJobView(row);
+      const after = await jobs.cancel(jobId, userId);
+      if (!after) throw notFound();
+      if (after.status === 'canceled') await deps.pipeline.cancel(jobId);
+      else throw new ConflictError(`The job has already ${after.status}.`, 'JOB_FINISHED');
+      return toJobView(after);
+    },
+
+    async remove(userId, jobId) {
+      const row = await owned(userId, jobId);
+      if (row.status === 'queued' || row.status === 'processing') await deps.pipeline.cancel(jobId);
+      if (!(await jobs.delete(jobId, userId))) throw notFound();
+      await storage.remove(row.video_key);
+    },
+
+    async getOwned(userId, jobId) {
+      if (!UUID.test(jobId)) return null;
+      const row = await jobs.getForOwner(jobId, userId);
+      return row ? { id: row.id, videoKey: row.video_key, row } : null;
+    },
+
+    async getVideoKey(jobId) {
+      if (!UUID.test(jobId)) return null;
+      const row = await jobs.getById(jobId);
+      if (!row) return null;
+      return { key: row.video_key, formatName: json<{ formatName?: string }>(row.probe)?.formatName ?? null };
+    },
+  };
+}
+

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const dirs: string[] = [];
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'wd-config-'));
+  dirs.push(d);
+  return d;
+};
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    const dir = tmp();
+    const c = loadConfig({ DATA_DIR: dir });
+    assert.equal(c.port, 3000);
+    assert.equal(c.host, '0.0.0.0');
+    assert.equal(c.dataDir, dir);
+    assert.equal(c.dbDir, join(dir, 'db'));
+    assert.equal(c.storageDir, join(dir, 'storage'));
+    assert.equal(c.databaseUrl, null);
+    assert.equal(c.redisUrl, null);
+    assert.equal(c.logLevel, 'info');
+    assert.equal(c.maxUploadBytes, 4 * 1024 ** 3);
+    assert.equal(c.maxVideoSeconds, 3 * 3600);
+    assert.equal(c.registrationEnabled, true);
+    assert.equal(c.accessTokenTtlSeconds, 900);
+    assert.equal(c.refreshTokenTtlSeconds, 30 * 24 * 3600);
+    assert.equal(c.loginRateLimitPerMinute, 10);
+    assert.equal(c.modelsDir, null);
+    assert.equal(c.detectorDevice, 'cpu');
+    assert.ok(c.detectorThreads >= 1);
+    assert.equal(c.detectorBatchSize, 4);
+    assert.equal(c.workerConcurrency, 1);
+    assert.equal(c.chunkSeconds, 10);
+    assert.equal(c.taskAttempts, 3);
+    assert.equal(c.callbackAllowlist, null);
+    assert.ok(c.callbackSecret.length >= 32);
+    assert.equal(c.mediaUrlTtlSeconds, 3600);
+    assert.ok(Object.isFrozen(c));
+    assert.ok(Object.isFrozen(c.argon2));
+    assert.throws(() => {
+      (c as { port: number }).port = 1;
+    }, TypeError);
+  });
+
+  it('reads values', () => {
+    const c = loadConfig({
+      DATA_DIR: tmp(),
+      PORT: '8080',
+      REGISTRATION_ENABLED: 'false',
+      MAX_UPLOAD_BYTES: '1048576',
+      CHUNK_SECONDS: '2.5',
+      CALLBACK_ALLOWLIST: 'Hooks.example.com, api.example.org',
+      DATABASE_URL: 'postgres://u@h/db',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      JWT_SECRET: 'x'.repeat(40),
+      DETECTOR_DEVICE: 'cuda:1',
+    });
+    assert.equal(c.port, 8080);
+    assert.equal(c.registrationEnabled, false);
+    assert.equal(c.maxUploadBytes, 1048576);
+    assert.equal(c.chunkSeconds, 2.5);
+    assert.deepEqual(c.callbackAllowlist, ['hooks.example.com', 'api.example.org']);
+    assert.equal(c.databaseUrl, 'postgres://u@h/db');
+    assert.equal(c.jwtSecretSource, 'env');
+    assert.equal(c.detectorDevice, 'cuda:1');
+  });
+
+  const bad: [Record<string, string>, string, RegExp][] = [
+    [{ PORT: 'abc' }, 'PORT', /^PORT must be an integer at least 0 and at most 65535\.$/],
+    [{ PORT: '70000' }, 'PORT', /^PORT must be/],
+    [{ PORT: '1.5' }, 'PORT', /^PORT must be an integer/],
+    [{ MAX_UPLOAD_BYTES: '-1' }, 'MAX_UPLOAD_BYTES', /^MAX_UPLOAD_BYTES must be an integer at least 1\.$/],
+    [{ MAX_VIDEO_SECONDS: '0' }, 'MAX_VIDEO_SECONDS', /^MAX_VIDEO_SECONDS must be a number greater than 0\.$/],
+    [{ REGISTRATION_ENABLED: 'maybe' }, 'REGISTRATION_ENABLED', /^REGISTRATION_ENABLED must be true or false\.$/],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent\.$/],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL', /^DATABASE_URL has an invalid value/],
+    [{ DETECTOR_DEVICE: 'tpu' }, 'DETECTOR_DEVICE', /^DETECTOR_DEVICE has an invalid value/],
+    [{ CALLBACK_ALLOWLIST: 'good.com,bad host' }, 'CALLBACK_ALLOWLIST', /^CALLBACK_ALLOWLIST contains an invalid hostname/],
+  ];
+  for (const [env, name, re] of bad) {
+    it(`rejects ${JSON.stringify(env)} with a sentence naming ${name}`, () => {
+      assert.throws(
+        () => loadConfig({ DATA_DIR: tmp(), ...env }),
+        (e: unknown) => e instanceof ConfigError && re.test(e.message) && e.message.includes(name) && e.message.endsWith('.'),
+      );
+    });
+  }
+
+  it('refuses production without a strong JWT_SECRET', () => {
+    assert.throws(() => loadConfig({ DATA_DIR: tmp(), NODE_ENV: 'production' }), /^ConfigError: JWT_SECRET must be set/);
+    assert.throws(
+      () => loadConfig({ DATA_DIR: tmp(), NODE_ENV: 'production', JWT_SECRET: 'short' }),
+      (e: unknown) => e instanceof ConfigError && /JWT_SECRET must be at least 32 characters/.test(e.message),
+    );
+    const c = loadConfig({ DATA_DIR: tmp(), NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32) });
+    assert.equal(c.isProduction, true);
+  });
+
+  it('generates a JWT secret once, keeps it (mode 0600) and reuses it', () => {
+    const dir = tmp();
+    const a = loadConfig({ DATA_DIR: dir });
+    assert.equal(a.jwtSecretSource, 'generated');
+    const file = join(dir, 'jwt-secret');
+    assert.equal(readFileSync(file, 'utf8').trim(), a.jwtSecret);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const b = loadConfig({ DATA_DIR: dir });
+    assert.equal(b.jwtSecretSource, 'file');
+    assert.equal(b.jwtSecret, a.jwtSecret);
+    assert.equal(b.callbackSecret, a.callbackSecret);
+    assert.notEqual(a.callbackSecret, a.jwtSecret);
+  });
+});
