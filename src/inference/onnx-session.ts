@@ -9,6 +9,12 @@ export interface SessionConfig {
   device: Device;
   /** intra-op threads for CPU sessions (default: number of CPU cores) */
   intraOpThreads?: number;
+  /**
+   * Let idle intra-op threads busy-wait for work (ORT's default). Off by default here: on a CPU
+   * shared with ffmpeg and other jobs, spinning threads steal the cores the others need and ORT
+   * itself gets slower (measured with bench/inference.ts on a loaded 2-core machine).
+   */
+  allowSpinning?: boolean;
 }
 
 export async function createSession(
@@ -21,6 +27,7 @@ export async function createSession(
     intraOpNumThreads: cfg.intraOpThreads ?? availableParallelism(),
     interOpNumThreads: 1,
     enableCpuMemArena: true,
+    extra: { session: { intra_op: { allow_spinning: cfg.allowSpinning ? '1' : '0' } } },
   };
   if (cfg.device.kind === 'cpu') {
     return typeof model === 'string'

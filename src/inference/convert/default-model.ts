@@ -14,7 +14,7 @@ import { parseTfjsGraph, type TfjsModelJson } from './tfjs-graph.js';
 import { type ConvertResult, convertTfjsToOnnx } from './tfjs-to-onnx.js';
 
 /** Bump when the converter's output changes, to invalidate caches. */
-export const CONVERTER_VERSION = '1';
+export const CONVERTER_VERSION = '2';
 export const DEFAULT_MODEL_NAME = 'centernet';
 export const DEFAULT_MODEL_FILE = 'centernet.onnx';
 /** We cut the TF graph before its integer decoder; decoders/centernet.ts reproduces it. */

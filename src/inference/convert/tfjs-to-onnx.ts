@@ -51,7 +51,29 @@ interface Value {
   shape: number[];
   /** true when the ONNX tensor holds the NCHW transpose of this 4-D TF tensor */
   nchw: boolean;
+  /**
+   * Channels of the ONNX tensor when it has more than the TF tensor: a conv output padded with
+   * all-zero channels (only ever read by convs, see `padSafe`).
+   */
+  onnxC?: number;
   konst?: ConstTensor;
+  /**
+   * Set when the tensor is the raw output of a Conv we emitted (no activation after it), so a
+   * following per-tensor scale/shift can be folded into the conv's weights and bias.
+   */
+  conv?: ConvInfo;
+}
+
+interface ConvInfo {
+  /** OIHW weights (padded), as written into the (not yet encoded) initializer: editable in place */
+  weights: Float32Array;
+  /** the conv's bias initializer data, if it has one (editable in place) */
+  bias?: Float32Array;
+  outC: number;
+  /** the ONNX node's input list, to add a bias */
+  inputs: string[];
+  /** the TF node that produced it */
+  tfNode: string;
 }
 
 export type Padding = 'SAME' | 'VALID' | 'EXPLICIT';
@@ -145,6 +167,100 @@ function parseRef(ref: string): { node: string; key: string } | undefined {
   return { node, key: idx === 0 ? node : `${node}:${idx}` };
 }
 
+/**
+ * MobileNetV3's hard activations, as TF exports them (c = 1/6 rounded to the weights' float16,
+ * k = 3):
+ *   hard-sigmoid: Mul(c, Relu6(Add(z, k)))            = clip(c*z + c*k, 0, 6c)
+ *   hard-swish:   Mul(Mul(c, x), Relu6(Add(x, k)))     = x * clip(c*x + c*k, 0, 6c)
+ * Written with ONNX elementwise ops they are 3-4 passes over the tensor each, and none of them
+ * is one ONNX Runtime's CPU NCHWc layout handles, so every one also costs a reorder out of and back
+ * into the blocked layout. We emit clip(c*z + c*k, 0, 6c) as a 1x1 convolution (folded into the
+ * producing Conv when z is one, else a depthwise 1x1 conv) + Clip, which ORT fuses into a single
+ * NCHWc conv with a Clip activation, and the hard-swish's product as a same-shape Mul, which
+ * stays in NCHWc too. The rewrite is exact up to float rounding (c is not changed).
+ */
+interface HardPattern {
+  kind: 'hard-sigmoid' | 'hard-swish';
+  /** the input (z or x) */
+  input: string;
+  c: number;
+  k: number;
+  /** the inner TF nodes the pattern replaces (each used only inside the pattern) */
+  absorbed: string[];
+}
+
+function findHardPatterns(
+  order: TfNode[],
+  byName: Map<string, TfNode>,
+  weights: Map<string, ConstTensor>,
+  uses: Map<string, number>,
+): Map<string, HardPattern> {
+  const dataInputs = (n: TfNode) => (n.input ?? []).filter((r) => !r.startsWith('^'));
+  const nodeOf = (ref: string) => {
+    const r = parseRef(ref);
+    return r && r.key === r.node ? byName.get(r.node) : undefined;
+  };
+  const scalarOf = (ref: string): number | undefined => {
+    const n = nodeOf(ref);
+    const k = n?.op === 'Const' ? weights.get(n.name) : undefined;
+    return k && k.dtype === 'float32' && k.data.length === 1 ? k.data[0] : undefined;
+  };
+  const single = (n: TfNode | undefined, op: string): n is TfNode =>
+    !!n && n.op === op && uses.get(n.name) === 1;
+  /** [scalar, other input] of a binary node with exactly one scalar-constant input */
+  const withScalar = (n: TfNode): [number, string] | undefined => {
+    const [a, b] = dataInputs(n);
+    const ca = scalarOf(a);
+    const cb = scalarOf(b);
+    if (ca !== undefined && cb === undefined) return [ca, b];
+    if (cb !== undefined && ca === undefined) return [cb, a];
+    return undefined;
+  };
+  /** Relu6(Add(z, k)) → z, k */
+  const relu6Add = (ref: string) => {
+    const relu = nodeOf(ref);
+    if (!single(relu, 'Relu6')) return undefined;
+    const add = nodeOf(dataInputs(relu)[0]);
+    if (!single(add, 'Add') && !single(add, 'AddV2')) return undefined;
+    const s = withScalar(add as TfNode);
+    return s && { z: s[1], k: s[0], absorbed: [relu.name, (add as TfNode).name] };
+  };
+  const same = (a: string, b: string) => parseRef(a)?.key === parseRef(b)?.key;
+
+  const found = new Map<string, HardPattern>();
+  const absorbed = new Set<string>();
+  // Outputs first, so a pattern's inner nodes are claimed by the outermost match.
+  for (const n of [...order].reverse()) {
+    if (n.op !== 'Mul' || absorbed.has(n.name)) continue;
+    const [a, b] = dataInputs(n);
+    let p: HardPattern | undefined;
+    const s = withScalar(n);
+    if (s) {
+      const r = relu6Add(s[1]);
+      if (r) p = { kind: 'hard-sigmoid', input: r.z, c: s[0], k: r.k, absorbed: r.absorbed };
+    } else {
+      for (const [m, q] of [
+        [a, b],
+        [b, a],
+      ]) {
+        const mul = nodeOf(m);
+        const r = relu6Add(q);
+        if (!r || !single(mul, 'Mul')) continue;
+        const ms = withScalar(mul);
+        if (ms && same(ms[1], r.z)) {
+          p = { kind: 'hard-swish', input: r.z, c: ms[0], k: r.k, absorbed: [mul.name, ...r.absorbed] };
+          break;
+        }
+      }
+    }
+    if (p) {
+      found.set(n.name, p);
+      for (const x of p.absorbed) absorbed.add(x);
+    }
+  }
+  return found;
+}
+
 export function convertTfjsToOnnx(graph: TfjsGraph, opts: ConvertOptions): ConvertResult {
   const byName = new Map(graph.nodes.map((n) => [n.name, n]));
   const b = new GraphBuilder('converted');
@@ -179,6 +295,51 @@ export function convertTfjsToOnnx(graph: TfjsGraph, opts: ConvertOptions): Conve
       }
     }
   }
+
+  // How many data inputs read each node (graph outputs count as a use).
+  const uses = new Map<string, number>();
+  for (const n of order)
+    for (const ref of n.input ?? []) {
+      const r = parseRef(ref);
+      if (r) uses.set(r.node, (uses.get(r.node) ?? 0) + 1);
+    }
+  for (const out of opts.outputs) uses.set(out, (uses.get(out) ?? 0) + 1);
+  const hard = findHardPatterns(order, byName, graph.weights, uses);
+  const consumers = new Map<string, TfNode[]>();
+  for (const n of order)
+    for (const ref of n.input ?? []) {
+      const r = parseRef(ref);
+      if (r) consumers.set(r.node, [...(consumers.get(r.node) ?? []), n]);
+    }
+  const outputSet = new Set(opts.outputs);
+  const dataInputsOf = (n: TfNode) => (n.input ?? []).filter((r) => !r.startsWith('^'));
+  /** fused ops that map 0 to 0, so zero-padded channels stay zero */
+  const zeroSafe = (n: TfNode) =>
+    attrStrings(n, 'fused_ops').every((op) =>
+      ['BiasAdd', 'Relu', 'Relu6', 'Tanh', 'Elu', 'LeakyRelu'].includes(op),
+    );
+  /**
+   * ORT's fast (NCHWc) CPU convolutions need channel counts that are multiples of 4. A conv
+   * whose output only feeds convs (directly, or through depthwise convs that keep zero channels
+   * zero) can write extra all-zero channels that its readers ignore (zero weights): exact.
+   */
+  const padSafe = (name: string): boolean => {
+    if (outputSet.has(name)) return false;
+    const cs = consumers.get(name) ?? [];
+    return (
+      cs.length > 0 &&
+      cs.every((c) => {
+        const ins = dataInputsOf(c);
+        if (parseRef(ins[0])?.key !== name || ins.slice(1).some((r) => parseRef(r)?.node === name))
+          return false;
+        if (c.op === 'Conv2D' || c.op === '_FusedConv2D') return true;
+        if (c.op !== 'DepthwiseConv2dNative' && c.op !== 'FusedDepthwiseConv2dNative') return false;
+        const f = graph.weights.get(parseRef(ins[1])?.node ?? '');
+        return f?.shape[3] === 1 && zeroSafe(c) && padSafe(c.name);
+      })
+    );
+  };
+  const absorbed = new Set([...hard.values()].flatMap((p) => p.absorbed));
 
   const scalars = new Map<number, string>();
   const scalar = (v: number): string => {
@@ -255,20 +416,43 @@ export function convertTfjsToOnnx(graph: TfjsGraph, opts: ConvertOptions): Conve
     const [n, h, w] = x.shape;
     const g = windowGeometry(h, w, [kh, kw], [strides[1], strides[2]], [dil[1], dil[2]], padding, explicit);
     const outC = depthwise ? ci * co : co;
-    const weights = depthwise
-      ? b.initializer(
-          `${node.name}/weights`,
-          [outC, 1, kh, kw],
-          depthwiseToOihw(f.data as Float32Array, f.shape),
-        )
-      : b.initializer(`${node.name}/weights`, [co, ci, kh, kw], hwioToOihw(f.data as Float32Array, f.shape));
+    // Channels of the ONNX input (zero-padded by the producer) and output (see padSafe).
+    const inC = x.onnxC ?? ci;
+    if (inC !== ci && depthwise && co !== 1)
+      throw new Error(`Node ${node.name}: internal error, padded input to a depthwise multiplier.`);
+    const onnxOutC = depthwise
+      ? inC * co
+      : co % 4 !== 0 && zeroSafe(node) && padSafe(node.name)
+        ? Math.ceil(co / 4) * 4
+        : co;
+    let wData: Float32Array;
+    if (depthwise) {
+      // [C*M, 1, kh, kw]: extra channels (M = 1) are appended as zero filters.
+      wData = new Float32Array(onnxOutC * kh * kw);
+      wData.set(depthwiseToOihw(f.data as Float32Array, f.shape));
+    } else {
+      const oihw = hwioToOihw(f.data as Float32Array, f.shape);
+      if (onnxOutC === co && inC === ci) wData = oihw;
+      else {
+        wData = new Float32Array(onnxOutC * inC * kh * kw);
+        const k = kh * kw;
+        for (let o = 0; o < co; o++) wData.set(oihw.subarray(o * ci * k, (o + 1) * ci * k), o * inC * k);
+      }
+    }
+    const weights = b.initializer(
+      `${node.name}/weights`,
+      depthwise ? [onnxOutC, 1, kh, kw] : [onnxOutC, inC, kh, kw],
+      wData,
+    );
 
     const fused = attrStrings(node, 'fused_ops');
     const convInputs = [x.name, weights];
     let rest = fused;
+    let bData: Float32Array | undefined;
     if (fused[0] === 'BiasAdd') {
-      const bias = constOf(inputs[2], `The bias of ${node.name}`);
-      convInputs.push(b.initializer(`${node.name}/bias`, [outC], bias.data as Float32Array));
+      bData = new Float32Array(onnxOutC);
+      bData.set(constOf(inputs[2], `The bias of ${node.name}`).data);
+      convInputs.push(b.initializer(`${node.name}/bias`, [onnxOutC], bData));
       rest = fused.slice(1);
     } else if (fused.length > 0) {
       throw new Error(`Node ${node.name} fuses ${fused.join('+')}; only BiasAdd[+activation] is supported.`);
@@ -278,13 +462,71 @@ export function convertTfjsToOnnx(graph: TfjsGraph, opts: ConvertOptions): Conve
       strides: { ints: [strides[1], strides[2]] },
       dilations: { ints: [dil[1], dil[2]] },
       pads: { ints: g.pads },
-      group: { i: depthwise ? ci : 1 },
+      group: { i: depthwise ? inC : 1 },
     });
     const shape = [n, g.outH, g.outW, outC];
     const macsPerOut = kh * kw * (depthwise ? 1 : ci);
     flops += 2 * macsPerOut * count(shape) + (convInputs.length === 3 ? count(shape) : 0);
+    const onnxInputs = b.nodes[b.nodes.length - 1].input;
     for (const act of rest) y = activation(y, act, node, shape);
-    return { name: y, shape, nchw: true };
+    const info: ConvInfo | undefined = rest.length
+      ? undefined
+      : { weights: wData, bias: bData, outC: onnxOutC, inputs: onnxInputs, tfNode: node.name };
+    return {
+      name: y,
+      shape,
+      nchw: true,
+      conv: info,
+      onnxC: onnxOutC !== outC ? onnxOutC : undefined,
+    };
+  };
+
+  /**
+   * clip(c*z + c*k, 0, 6c): folded into z's Conv when z is the raw output of one used only here,
+   * else a depthwise 1x1 conv; then Clip (ORT fuses Conv+Clip). Falls back to elementwise ops for
+   * tensors that are not 4-D.
+   */
+  const hardSigmoid = (z: Value, c: number, k: number, base: string, foldable: boolean): string => {
+    let y: string;
+    if (foldable && z.conv) {
+      const conv = z.conv;
+      for (let i = 0; i < conv.weights.length; i++) conv.weights[i] *= c;
+      if (conv.bias) {
+        for (let i = 0; i < conv.bias.length; i++) conv.bias[i] = (conv.bias[i] + k) * c;
+      } else {
+        conv.inputs.push(b.initializer(`${base}/bias`, [conv.outC], new Float32Array(conv.outC).fill(c * k)));
+      }
+      y = z.name;
+    } else if (z.nchw && z.shape.length === 4) {
+      const ch = z.shape[3];
+      y = b.op(
+        'Conv',
+        [
+          z.name,
+          b.initializer(`${base}/scale`, [ch, 1, 1, 1], new Float32Array(ch).fill(c)),
+          b.initializer(`${base}/shift`, [ch], new Float32Array(ch).fill(c * k)),
+        ],
+        `${base}/affine`,
+        { kernel_shape: { ints: [1, 1] }, group: { i: ch } },
+      );
+    } else {
+      y = b.op('Add', [b.op('Mul', [z.name, scalar(c)], `${base}/mul`), scalar(c * k)], `${base}/add`);
+    }
+    return b.op('Clip', [y, scalar(0), scalar(6 * c)], `${base}/clip`);
+  };
+
+  const hardActivation = (node: TfNode, p: HardPattern): Value => {
+    const x = get(p.input);
+    const n = count(x.shape);
+    if (p.kind === 'hard-sigmoid') {
+      flops += 3 * n;
+      // Fold into the conv only when nothing else reads its raw output.
+      const foldable = !!x.conv && uses.get(x.conv.tfNode) === 1;
+      return { name: hardSigmoid(x, p.c, p.k, node.name, foldable), shape: x.shape, nchw: x.nchw };
+    }
+    flops += 4 * n;
+    const h = hardSigmoid(x, p.c, p.k, `${node.name}/gate`, false);
+    return { name: b.op('Mul', [x.name, h], node.name), shape: x.shape, nchw: x.nchw };
   };
 
   const binary = (node: TfNode, onnxOp: string): Value => {
@@ -326,7 +568,7 @@ export function convertTfjsToOnnx(graph: TfjsGraph, opts: ConvertOptions): Conve
         };
       }
       case 'Identity':
-        return get(inputs[0]);
+        return { ...get(inputs[0]), conv: undefined };
       case '_FusedConv2D':
       case 'Conv2D':
         return conv(node, false);
@@ -354,7 +596,7 @@ export function convertTfjsToOnnx(graph: TfjsGraph, opts: ConvertOptions): Conve
       case 'Elu':
       case 'LeakyRelu': {
         const x = get(inputs[0]);
-        return { ...x, name: activation(x.name, node.op, node, x.shape) };
+        return { ...x, name: activation(x.name, node.op, node, x.shape), conv: undefined };
       }
       case 'Mean': {
         const x = get(inputs[0]);
@@ -369,6 +611,9 @@ export function convertTfjsToOnnx(graph: TfjsGraph, opts: ConvertOptions): Conve
         const shape = keep
           ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
           : x.shape.filter((_, i) => !axes.includes(i));
+        // A spatial mean (squeeze-and-excite) as GlobalAveragePool, which ORT runs in NCHWc layout.
+        if (x.nchw && keep && [...axes].sort().join() === '1,2')
+          return { name: b.op('GlobalAveragePool', [x.name], node.name), shape, nchw: true };
         const name = b.op('ReduceMean', [x.name], node.name, {
           axes: { ints: onnxAxes },
           keepdims: { i: keep ? 1 : 0 },
@@ -453,7 +698,12 @@ export function convertTfjsToOnnx(graph: TfjsGraph, opts: ConvertOptions): Conve
   };
 
   for (const node of order) {
-    const v = convertNode(node);
+    if (absorbed.has(node.name)) {
+      opCounts[node.op] = (opCounts[node.op] ?? 0) + 1;
+      continue;
+    }
+    const p = hard.get(node.name);
+    const v = p ? hardActivation(node, p) : convertNode(node);
     values.set(node.name, v);
     if (node.op !== 'Const') opCounts[node.op] = (opCounts[node.op] ?? 0) + 1;
   }
