@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { CallbackUrlError, checkCallbackUrl, isNonPublicAddress } from '../pipeline/callbacks.js';
 import { ValidationError } from '../errors.js';
 
 /** A job's analysis options, as stored in `jobs.options` and returned in Job.options. */
@@ -22,18 +23,9 @@ function parseNumber(field: string, raw: string): number {
   return Number(v);
 }
 
-/** Private, loopback and link-local literals a callback must never reach. */
-export function isPrivateHost(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.local') || h.endsWith('.internal')) return true;
-  if (isIP(h) === 4) {
-    const [a, b] = h.split('.').map(Number);
-    return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127) || a >= 224;
-  }
-  if (isIP(h) === 6) {
-    return h === '::' || h === '::1' || /^f[cd]/.test(h) || /^fe[89ab]/.test(h) || h.startsWith('::ffff:');
-  }
-  return false;
+/** Names a callback must never reach without an explicit allowlist (besides non-public IPs). */
+function isLocalName(host: string): boolean {
+  return host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local') || host.endsWith('.internal');
 }
 
 /**
@@ -92,19 +84,16 @@ export function parseJobOptions(
   let callbackUrl: string | null = null;
   const cbRaw = single('callbackUrl');
   if (cbRaw !== undefined && cbRaw.trim() !== '') {
+    if (cbRaw.length > 2048) throw invalid('callbackUrl must be at most 2048 characters long.');
     let url: URL;
     try {
-      url = new URL(cbRaw.trim());
-    } catch {
-      throw invalid('callbackUrl must be an absolute http or https URL.');
+      // the same checks the notify task repeats at delivery (where it also resolves the host)
+      url = checkCallbackUrl(cbRaw.trim(), deps.callbackAllowlist);
+    } catch (e) {
+      throw invalid(e instanceof CallbackUrlError ? e.message : 'callbackUrl is not valid.');
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('callbackUrl must be an absolute http or https URL.');
-    if (url.username || url.password) throw invalid('callbackUrl must not contain credentials.');
-    if (cbRaw.length > 2048) throw invalid('callbackUrl must be at most 2048 characters long.');
-    const host = url.hostname.toLowerCase();
-    if (deps.callbackAllowlist) {
-      if (!deps.callbackAllowlist.includes(host)) throw invalid(`callbackUrl host ${host} is not in the server's callback allowlist.`);
-    } else if (isPrivateHost(host)) {
+    const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    if (!deps.callbackAllowlist && (isLocalName(host) || (isIP(host) !== 0 && isNonPublicAddress(host)))) {
       throw invalid('callbackUrl must point to a public host.');
     }
     callbackUrl = url.toString();
