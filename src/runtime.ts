@@ -1,7 +1,9 @@
+import { createHmac } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { buildApp, createAppContext, type AppContext } from './app.js';
+import { type AppContext, buildApp, createAppContext } from './app.js';
 import type { Config } from './config.js';
 import { createPipelineRepository, type PipelineRepository } from './db/repositories/pipeline.js';
+import { ConfigError } from './errors.js';
 import { detectRoutes } from './http/routes/detect.js';
 import { mediaRoutes } from './http/routes/media.js';
 import { resultsRoutes } from './http/routes/results.js';
@@ -17,7 +19,6 @@ import { createMemoryQueue } from './queue/memory.js';
 import type { TaskName, TaskQueue } from './queue/port.js';
 import { createDetectionsService } from './services/detections.js';
 import { createMediaLinks } from './services/media-links.js';
-import { createHmac } from 'node:crypto';
 
 /**
  * The composition root: builds every part from the configuration and wires them, for each role.
@@ -67,6 +68,36 @@ export function queuePrefix(env: NodeJS.ProcessEnv = process.env): string {
   return p ? p : 'wd';
 }
 
+export interface QueueTiming {
+  /** a worker's lock on a running task (QUEUE_LOCK_MS, default 30 000): a dead worker's task is taken up after about this */
+  lockDurationMs: number;
+  /** how often workers look for stalled tasks (QUEUE_STALLED_MS, default 15 000) */
+  stalledIntervalMs: number;
+  /** first retry delay of a failed task (TASK_BACKOFF_MS, default 2000; doubles each attempt) */
+  backoffMs: number;
+}
+
+/**
+ * Queue timing from the environment: operational knobs that tests shorten (a killed worker's chunk
+ * comes back in seconds, a failing task gives up quickly). A bad value is refused with one sentence.
+ */
+export function queueTimingFromEnv(env: NodeJS.ProcessEnv = process.env): QueueTiming {
+  const int = (name: string, dflt: number, min: number): number => {
+    const raw = env[name]?.trim();
+    if (raw === undefined || raw === '') return dflt;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < min) {
+      throw new ConfigError(`${name} must be a whole number of milliseconds, at least ${min}.`);
+    }
+    return n;
+  };
+  return {
+    lockDurationMs: int('QUEUE_LOCK_MS', 30_000, 500),
+    stalledIntervalMs: int('QUEUE_STALLED_MS', 15_000, 100),
+    backoffMs: int('TASK_BACKOFF_MS', 2000, 0),
+  };
+}
+
 export async function createRuntime(config: Config, opts: RuntimeOptions): Promise<Runtime> {
   const { log } = opts;
   const media = resolveMediaBinaries();
@@ -78,8 +109,14 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     maxBatch: config.detectorBatchSize,
   });
   // QUEUE_PREFIX separates deployments (or test runs) sharing one Redis
+  const qs = queueTimingFromEnv();
   const queue: TaskQueue = config.redisUrl
-    ? createBullmqQueue({ url: config.redisUrl, prefix: process.env.QUEUE_PREFIX || 'wd' })
+    ? createBullmqQueue({
+        url: config.redisUrl,
+        prefix: queuePrefix(),
+        lockDuration: qs.lockDurationMs,
+        stalledInterval: qs.stalledIntervalMs,
+      })
     : createMemoryQueue();
   // the jobs service needs the pipeline, the pipeline needs the database the context opens
   let pipeline: Pipeline | undefined;
@@ -95,7 +132,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     chunkSeconds: config.chunkSeconds,
     batchSize: config.detectorBatchSize,
     attempts: config.taskAttempts,
-    backoffMs: opts.backoffMs ?? 2000,
+    backoffMs: opts.backoffMs ?? qs.backoffMs,
     decodeThreads: opts.decodeThreads,
     overlapBatches: opts.overlapBatches,
   };
@@ -135,11 +172,17 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
         );
       },
     });
-    await queue.work(handlers, { concurrency: opts.concurrency ?? config.workerConcurrency, names: opts.queues });
+    await queue.work(handlers, {
+      concurrency: opts.concurrency ?? config.workerConcurrency,
+      names: opts.queues,
+    });
   }
 
   const detections = createDetectionsService({ repo });
-  const links = createMediaLinks({ secret: deriveKey(config.jwtSecret, 'media-links'), ttlSeconds: config.mediaUrlTtlSeconds });
+  const links = createMediaLinks({
+    secret: deriveKey(config.jwtSecret, 'media-links'),
+    ttlSeconds: config.mediaUrlTtlSeconds,
+  });
 
   return {
     config,

@@ -38,7 +38,8 @@ export function parseFlags(
 
 export function positiveInt(name: string, v: string | boolean | undefined, dflt: number): number {
   if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer.`);
+  // decimal digits only: Number() would also take "0x10", "1e1" or a boolean flag's `true`
+  const n = typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer.`);
   return n;
 }

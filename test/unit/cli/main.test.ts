@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../../../src/config.js';
+import { checkRole } from '../../../src/main.js';
+import { queueTimingFromEnv } from '../../../src/runtime.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const PG = 'postgres://postgres@127.0.0.1:5432/x';
+const REDIS = 'redis://127.0.0.1:6379';
+
+function refuses(fn: () => void, re: RegExp) {
+  assert.throws(fn, (e: Error) => {
+    assert.ok(e instanceof ConfigError, `ConfigError, got ${e}`);
+    assert.match(e.message, re);
+    assert.match(e.message, /^[A-Za-z][^\n]*\.$/, 'one sentence');
+    return true;
+  });
+}
+
+describe('checkRole', () => {
+  test('standalone serve (no database URL, no Redis, in-process workers) is allowed', () => {
+    assert.doesNotThrow(() => checkRole('serve', { databaseUrl: null, redisUrl: null }, true));
+  });
+  test('serve with workers on PostgreSQL and Redis is allowed', () => {
+    assert.doesNotThrow(() => checkRole('serve', { databaseUrl: PG, redisUrl: REDIS }, true));
+  });
+  test('serve --no-workers needs Redis', () => {
+    refuses(
+      () => checkRole('serve', { databaseUrl: PG, redisUrl: null }, false),
+      /serve --no-workers needs REDIS_URL/,
+    );
+  });
+  test('serve --no-workers needs PostgreSQL', () => {
+    refuses(
+      () => checkRole('serve', { databaseUrl: null, redisUrl: REDIS }, false),
+      /serve --no-workers needs DATABASE_URL/,
+    );
+  });
+  test('serve --no-workers on PostgreSQL and Redis is allowed', () => {
+    assert.doesNotThrow(() => checkRole('serve', { databaseUrl: PG, redisUrl: REDIS }, false));
+  });
+  test('a worker needs PostgreSQL (PGlite cannot be shared)', () => {
+    refuses(
+      () => checkRole('worker', { databaseUrl: null, redisUrl: REDIS }, true),
+      /cannot share an embedded PGlite.*DATABASE_URL/,
+    );
+    refuses(() => checkRole('worker', { databaseUrl: null, redisUrl: null }, true), /DATABASE_URL/);
+  });
+  test('a worker needs Redis', () => {
+    refuses(() => checkRole('worker', { databaseUrl: PG, redisUrl: null }, true), /REDIS_URL/);
+  });
+  test('a worker on PostgreSQL and Redis is allowed', () => {
+    assert.doesNotThrow(() => checkRole('worker', { databaseUrl: PG, redisUrl: REDIS }, true));
+  });
+});
+
+describe('queueTimingFromEnv', () => {
+  test('production defaults', () => {
+    assert.deepEqual(queueTimingFromEnv({}), {
+      lockDurationMs: 30_000,
+      stalledIntervalMs: 15_000,
+      backoffMs: 2000,
+    });
+  });
+  test('reads QUEUE_LOCK_MS, QUEUE_STALLED_MS, TASK_BACKOFF_MS', () => {
+    assert.deepEqual(
+      queueTimingFromEnv({ QUEUE_LOCK_MS: '2000', QUEUE_STALLED_MS: ' 1000 ', TASK_BACKOFF_MS: '0' }),
+      {
+        lockDurationMs: 2000,
+        stalledIntervalMs: 1000,
+        backoffMs: 0,
+      },
+    );
+  });
+  test('refuses bad values with a sentence naming the variable', () => {
+    refuses(() => queueTimingFromEnv({ QUEUE_LOCK_MS: '100' }), /^QUEUE_LOCK_MS must be/);
+    refuses(() => queueTimingFromEnv({ QUEUE_STALLED_MS: '1.5' }), /^QUEUE_STALLED_MS must be/);
+    refuses(() => queueTimingFromEnv({ TASK_BACKOFF_MS: 'soon' }), /^TASK_BACKOFF_MS must be/);
+  });
+});
+
+describe('the command line, as a process', () => {
+  const run = (args: string[], env: Record<string, string>) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'wd-cli-'));
+    try {
+      return spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          DATA_DIR: dataDir,
+          DATABASE_URL: '',
+          REDIS_URL: '',
+          LOG_LEVEL: 'silent',
+          ...env,
+        },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  };
+
+  test('worker without DATABASE_URL exits non-zero with the sentence on stderr', () => {
+    const r = run(['worker'], { REDIS_URL: REDIS });
+    assert.equal(r.status, 78, r.stderr);
+    assert.equal(
+      r.stderr.trim(),
+      'Configuration error: Workers in other processes cannot share an embedded PGlite database: set DATABASE_URL to a PostgreSQL server.',
+    );
+    assert.equal(r.stdout, '');
+  });
+
+  test('serve --no-workers without REDIS_URL exits non-zero with the sentence on stderr', () => {
+    const r = run(['serve', '--no-workers'], {});
+    assert.equal(r.status, 78, r.stderr);
+    assert.match(r.stderr, /^Configuration error: serve --no-workers needs REDIS_URL/);
+  });
+
+  test('an unknown queue or option is a usage error (exit 2) naming it', () => {
+    const r = run(['worker', '--queues', 'detect,bogus'], { REDIS_URL: REDIS, DATABASE_URL: PG });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^Unknown queue "bogus": queues are process, detect, finalize, notify\./);
+    const r2 = run(['worker', '--concurency', '2'], { REDIS_URL: REDIS, DATABASE_URL: PG });
+    assert.equal(r2.status, 2);
+    assert.match(r2.stderr, /^Unknown option --concurency\./);
+  });
+});
