@@ -23,5 +23,11 @@ function step(name, args) {
 }
 
 step('TypeScript build', [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json']);
-step('default model conversion', ['--import', 'tsx', join(root, 'scripts/convert-model.ts'), join(root, 'models/cache')]);
-if (existsSync(join(root, 'scripts/build-web.mjs'))) step('web UI build', [join(root, 'scripts/build-web.mjs')]);
+step('default model conversion', [
+  '--import',
+  'tsx',
+  join(root, 'scripts/convert-model.ts'),
+  join(root, 'models/cache'),
+]);
+if (existsSync(join(root, 'scripts/build-web.mjs')))
+  step('web UI build', [join(root, 'scripts/build-web.mjs')]);

@@ -21,7 +21,7 @@ import { registerValidation } from './http/validation.js';
 import { createLogger, type Logger } from './logger.js';
 import { resolveMediaBinaries } from './media/binaries.js';
 import { probeVideo, type VideoProbe } from './media/probe.js';
-import { createAuthService, type AuthService } from './services/auth.js';
+import { type AuthService, createAuthService } from './services/auth.js';
 import { createArgon2Hasher, type PasswordHasher } from './services/auth-hasher.js';
 import { createJobsService, type JobPipeline, type JobsService, noopPipeline } from './services/jobs.js';
 import { type BlobStore, createLocalStorage } from './storage/local.js';
@@ -45,7 +45,9 @@ export interface AppDeps {
 
 function packageVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
     return pkg.version ?? '0.0.0';
   } catch {
     return '0.0.0';

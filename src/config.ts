@@ -25,7 +25,9 @@ const specs = {
   JWT_SECRET: { schema: Type.String({ minLength: 1 }), default: undefined },
   NODE_ENV: { schema: Type.String({ minLength: 1 }), default: 'development' },
   LOG_LEVEL: {
-    schema: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+    schema: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    ),
     default: 'info',
   },
   MAX_UPLOAD_BYTES: { schema: Type.Integer({ minimum: 1 }), default: 4 * GiB },
@@ -89,7 +91,8 @@ export interface Config {
 type Spec = { schema: TSchema; default: unknown };
 
 function describeSchemaValue(name: string, schema: TSchema): string {
-  if (schema.anyOf) return `${name} must be one of ${(schema.anyOf as TSchema[]).map((s) => s.const).join(', ')}.`;
+  if (schema.anyOf)
+    return `${name} must be one of ${(schema.anyOf as TSchema[]).map((s) => s.const).join(', ')}.`;
   const s = schema as TSchema & Record<string, unknown>;
   const parts: string[] = [];
   if (s.minimum !== undefined) parts.push(`at least ${s.minimum}`);
@@ -113,7 +116,8 @@ function convert(name: string, raw: string, schema: TSchema): unknown {
   const type = (schema as { type?: string }).type;
   const v = raw.trim();
   if (type === 'integer' || type === 'number') {
-    if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(v)) throw new ConfigError(describeSchemaValue(name, schema));
+    if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(v))
+      throw new ConfigError(describeSchemaValue(name, schema));
     return Number(v);
   }
   if (type === 'boolean') {
@@ -143,14 +147,19 @@ function readEnv(env: NodeJS.ProcessEnv): Raw {
 
 const SECRET_FILE = 'jwt-secret';
 
-function resolveJwtSecret(raw: Raw, dataDir: string, production: boolean): { secret: string; source: Config['jwtSecretSource'] } {
+function resolveJwtSecret(
+  raw: Raw,
+  dataDir: string,
+  production: boolean,
+): { secret: string; source: Config['jwtSecretSource'] } {
   if (raw.JWT_SECRET !== undefined) {
     if (production && raw.JWT_SECRET.length < 32) {
       throw new ConfigError('JWT_SECRET must be at least 32 characters long when NODE_ENV is production.');
     }
     return { secret: raw.JWT_SECRET, source: 'env' };
   }
-  if (production) throw new ConfigError('JWT_SECRET must be set (at least 32 characters) when NODE_ENV is production.');
+  if (production)
+    throw new ConfigError('JWT_SECRET must be set (at least 32 characters) when NODE_ENV is production.');
   const file = join(dataDir, SECRET_FILE);
   try {
     const existing = readFileSync(file, 'utf8').trim();
@@ -166,7 +175,9 @@ function resolveJwtSecret(raw: Raw, dataDir: string, production: boolean): { sec
     writeFileSync(file, `${secret}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
   } catch (e) {
-    throw new ConfigError(`JWT_SECRET is unset and DATA_DIR is not writable to keep a generated one (${(e as Error).message}).`);
+    throw new ConfigError(
+      `JWT_SECRET is unset and DATA_DIR is not writable to keep a generated one (${(e as Error).message}).`,
+    );
   }
   return { secret, source: 'generated' };
 }
@@ -191,7 +202,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((h) => h.trim().toLowerCase())
       .filter(Boolean);
     const bad = allowlist.find((h) => !/^[a-z0-9.-]+$/.test(h) && !/^\[?[0-9a-f:.]+\]?$/.test(h));
-    if (bad !== undefined) throw new ConfigError(`CALLBACK_ALLOWLIST contains an invalid hostname (${JSON.stringify(bad)}).`);
+    if (bad !== undefined)
+      throw new ConfigError(`CALLBACK_ALLOWLIST contains an invalid hostname (${JSON.stringify(bad)}).`);
   }
   const config: Config = {
     port: raw.PORT ?? 3000,
@@ -220,7 +232,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     chunkSeconds: raw.CHUNK_SECONDS ?? 10,
     taskAttempts: raw.TASK_ATTEMPTS ?? 3,
     callbackAllowlist: allowlist,
-    callbackSecret: raw.CALLBACK_SECRET ?? createHmac('sha256', secret).update('web-detector callback secret').digest('base64url'),
+    callbackSecret:
+      raw.CALLBACK_SECRET ??
+      createHmac('sha256', secret).update('web-detector callback secret').digest('base64url'),
     mediaUrlTtlSeconds: raw.MEDIA_URL_TTL_SECONDS ?? 3600,
     argon2: { memoryCost: raw.ARGON2_MEMORY_KIB ?? 19456, timeCost: raw.ARGON2_TIME_COST ?? 2 },
   };

@@ -1,10 +1,13 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import type { Config } from './config.js';
 
 export type { Logger };
 
 /** Structured JSON logs (pino). Secrets in headers and bodies are redacted. */
-export function createLogger(config: Pick<Config, 'logLevel'>, bindings: Record<string, unknown> = {}): Logger {
+export function createLogger(
+  config: Pick<Config, 'logLevel'>,
+  bindings: Record<string, unknown> = {},
+): Logger {
   return pino({
     level: config.logLevel,
     base: { pid: process.pid, ...bindings },

@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import { UsageError, parseFlags, positiveInt } from './cli/args.js';
+import { parseFlags, positiveInt, UsageError } from './cli/args.js';
 import { detectCommand } from './cli/detect.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { createDatabase, migrateToLatest } from './db/index.js';
@@ -34,7 +34,11 @@ JWT_SECRET, ...): see README.md.
 const SHUTDOWN_TIMEOUT_MS = 30_000;
 
 /** Refuses, with one sentence, role and configuration combinations that cannot work. */
-export function checkRole(role: 'serve' | 'worker', config: Pick<Config, 'databaseUrl' | 'redisUrl'>, inProcessWorkers: boolean): void {
+export function checkRole(
+  role: 'serve' | 'worker',
+  config: Pick<Config, 'databaseUrl' | 'redisUrl'>,
+  inProcessWorkers: boolean,
+): void {
   if (role === 'worker') {
     if (!config.databaseUrl) {
       throw new ConfigError(
@@ -42,11 +46,15 @@ export function checkRole(role: 'serve' | 'worker', config: Pick<Config, 'databa
       );
     }
     if (!config.redisUrl) {
-      throw new ConfigError('Workers in other processes need a shared queue: set REDIS_URL to a Redis server.');
+      throw new ConfigError(
+        'Workers in other processes need a shared queue: set REDIS_URL to a Redis server.',
+      );
     }
   }
   if (role === 'serve' && !inProcessWorkers && !config.redisUrl) {
-    throw new ConfigError('serve --no-workers needs REDIS_URL: without it no other process can take the jobs.');
+    throw new ConfigError(
+      'serve --no-workers needs REDIS_URL: without it no other process can take the jobs.',
+    );
   }
   if (role === 'serve' && !inProcessWorkers && !config.databaseUrl) {
     throw new ConfigError(
@@ -91,7 +99,12 @@ export async function serve(argv: string[]): Promise<void> {
   const app = await rt.buildHttpApp();
   await app.listen({ port: config.port, host: config.host });
   log.info(
-    { db: rt.ctx.database.kind, queue: config.redisUrl ? 'bullmq' : 'memory', workers, dataDir: config.dataDir },
+    {
+      db: rt.ctx.database.kind,
+      queue: config.redisUrl ? 'bullmq' : 'memory',
+      workers,
+      dataDir: config.dataDir,
+    },
     'web-detector is serving',
   );
   if (workers && !config.redisUrl) {
@@ -113,7 +126,8 @@ export async function worker(argv: string[]): Promise<void> {
   if (typeof flags.queues === 'string') {
     queues = flags.queues.split(',').map((q) => q.trim()) as TaskName[];
     const bad = queues.find((q) => !TASK_NAMES.includes(q));
-    if (bad !== undefined) throw new UsageError(`Unknown queue ${JSON.stringify(bad)}: queues are ${TASK_NAMES.join(', ')}.`);
+    if (bad !== undefined)
+      throw new UsageError(`Unknown queue ${JSON.stringify(bad)}: queues are ${TASK_NAMES.join(', ')}.`);
   }
   const concurrency = positiveInt('concurrency', flags.concurrency, config.workerConcurrency);
   const log = createLogger(config);
@@ -129,7 +143,10 @@ export async function migrate(): Promise<void> {
   try {
     const result = await migrateToLatest(database.db);
     const applied = (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
-    log.info({ db: database.kind, applied }, applied.length ? 'migrations applied' : 'database is up to date');
+    log.info(
+      { db: database.kind, applied },
+      applied.length ? 'migrations applied' : 'database is up to date',
+    );
   } finally {
     await database.close();
   }

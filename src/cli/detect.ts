@@ -1,7 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../config.js';
 import { detectImageFile, InvalidImageError } from '../inference/image.js';
 import { createModelRegistry } from '../inference/registry.js';
@@ -9,10 +9,10 @@ import { createLogger } from '../logger.js';
 import { resolveMediaBinaries } from '../media/binaries.js';
 import { runProgram } from '../media/run.js';
 import { toStoredDetection } from '../pipeline/tasks.js';
-import { MODEL_CACHE_DIR, createRuntime } from '../runtime.js';
+import { createRuntime, MODEL_CACHE_DIR } from '../runtime.js';
 import type { UploadPart } from '../services/jobs.js';
-import { createProgressBar } from './progress.js';
 import { parseFlags, UsageError } from './args.js';
+import { createProgressBar } from './progress.js';
 
 /**
  * `web-detector detect <file>`: detections without a server. An image is run through the
@@ -21,20 +21,31 @@ import { parseFlags, UsageError } from './args.js';
  * is JSON on stdout (or NDJSON, a frame a line, with --format ndjson).
  */
 
-const FLAGS = { 'min-score': 'string', labels: 'string', model: 'string', fps: 'string', format: 'string' } as const;
+const FLAGS = {
+  'min-score': 'string',
+  labels: 'string',
+  model: 'string',
+  fps: 'string',
+  format: 'string',
+} as const;
 
 export async function detectCommand(argv: string[]): Promise<void> {
   const { flags, positional } = parseFlags(argv, FLAGS);
-  if (positional.length !== 1) throw new UsageError('Give exactly one image or video file: web-detector detect <file>.');
+  if (positional.length !== 1)
+    throw new UsageError('Give exactly one image or video file: web-detector detect <file>.');
   const file = positional[0];
   const format = (flags.format as string | undefined) ?? 'json';
   if (format !== 'json' && format !== 'ndjson') throw new UsageError('--format must be json or ndjson.');
   const media = resolveMediaBinaries();
   if (await isStillImage(media.ffprobe, file)) {
-    const models = await createModelRegistry({ cacheDir: MODEL_CACHE_DIR, modelsDir: process.env.MODELS_DIR });
+    const models = await createModelRegistry({
+      cacheDir: MODEL_CACHE_DIR,
+      modelsDir: process.env.MODELS_DIR,
+    });
     try {
       const minScore = flags['min-score'] === undefined ? 0.25 : Number(flags['min-score']);
-      if (!(minScore >= 0 && minScore <= 1)) throw new UsageError('--min-score must be a number from 0 to 1.');
+      if (!(minScore >= 0 && minScore <= 1))
+        throw new UsageError('--min-score must be a number from 0 to 1.');
       const r = await detectImageFile(models, file, {
         ffmpegPath: media.ffmpeg,
         ffprobePath: media.ffprobe,
@@ -42,7 +53,9 @@ export async function detectCommand(argv: string[]): Promise<void> {
         labels: typeof flags.labels === 'string' ? flags.labels.split(',').map((s) => s.trim()) : undefined,
         model: flags.model as string | undefined,
       });
-      process.stdout.write(`${JSON.stringify({ ...r, detections: r.detections.map(toStoredDetection) }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ ...r, detections: r.detections.map(toStoredDetection) }, null, 2)}\n`,
+      );
     } catch (e) {
       if (e instanceof InvalidImageError) throw new UsageError(e.message);
       throw e;
@@ -55,12 +68,24 @@ export async function detectCommand(argv: string[]): Promise<void> {
 }
 
 async function isStillImage(ffprobe: string, file: string): Promise<boolean> {
-  const r = await runProgram(ffprobe, ['-v', 'error', '-show_entries', 'format=format_name', '-of', 'csv=p=0', file]);
+  const r = await runProgram(ffprobe, [
+    '-v',
+    'error',
+    '-show_entries',
+    'format=format_name',
+    '-of',
+    'csv=p=0',
+    file,
+  ]);
   if (r.code !== 0) throw new UsageError(`${file} cannot be read as an image or a video.`);
   return /(image2|png_pipe|jpeg_pipe|webp_pipe|bmp_pipe)/.test(r.stdout.toString());
 }
 
-async function detectVideo(file: string, flags: Record<string, string | boolean>, format: string): Promise<void> {
+async function detectVideo(
+  file: string,
+  flags: Record<string, string | boolean>,
+  format: string,
+): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'web-detector-cli-'));
   const config = loadConfig({
     ...process.env,
@@ -84,7 +109,8 @@ async function detectVideo(file: string, flags: Record<string, string | boolean>
       ['model', flags.model],
     ];
     async function* parts(): AsyncGenerator<UploadPart> {
-      for (const [fieldname, value] of fields) if (typeof value === 'string') yield { type: 'field', fieldname, value };
+      for (const [fieldname, value] of fields)
+        if (typeof value === 'string') yield { type: 'field', fieldname, value };
       yield { type: 'file', fieldname: 'video', filename: basename(file), file: createReadStream(file) };
     }
     let job = await rt.ctx.jobs.create(user.id, parts()).catch((e: Error) => {
@@ -97,7 +123,8 @@ async function detectVideo(file: string, flags: Record<string, string | boolean>
     }
     bar.update(job.progress.framesDone, job.progress.framesTotal, job.status);
     bar.end();
-    if (job.status !== 'completed') throw new UsageError(`The analysis ${job.status}: ${job.error ?? 'no reason given'}`);
+    if (job.status !== 'completed')
+      throw new UsageError(`The analysis ${job.status}: ${job.error ?? 'no reason given'}`);
     const frames = rt.repo.listFrames.bind(rt.repo);
     const out = process.stdout;
     if (format === 'ndjson') {
@@ -117,7 +144,10 @@ async function detectVideo(file: string, flags: Record<string, string | boolean>
   }
 }
 
-async function* allFrames(list: (jobId: string, q: { afterFrame?: number; limit: number }) => Promise<{ frameIndex: number }[]>, jobId: string) {
+async function* allFrames(
+  list: (jobId: string, q: { afterFrame?: number; limit: number }) => Promise<{ frameIndex: number }[]>,
+  jobId: string,
+) {
   let after: number | undefined;
   for (;;) {
     const page = await list(jobId, { afterFrame: after, limit: 1000 });

@@ -6,7 +6,9 @@ export function createProgressBar(stream: NodeJS.WriteStream = process.stderr, w
       const frac = total > 0 ? Math.min(1, done / total) : 0;
       if (stream.isTTY) {
         const filled = Math.round(frac * width);
-        stream.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% ${done}/${total} ${label}`);
+        stream.write(
+          `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% ${done}/${total} ${label}`,
+        );
       } else if (Math.floor(frac * 10) > lastTenth) {
         lastTenth = Math.floor(frac * 10);
         stream.write(`${(frac * 100).toFixed(0)}% ${done}/${total} ${label}\n`);

@@ -5,8 +5,8 @@ import type { Config } from '../config.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './types.js';
 
-export type { Database } from './types.js';
 export { migrateToLatest } from './migrations.js';
+export type { Database } from './types.js';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 

@@ -1,4 +1,11 @@
-import { type Kysely, type Migration, type MigrationProvider, type MigrationResultSet, Migrator, sql } from 'kysely';
+import {
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+  type MigrationResultSet,
+  Migrator,
+  sql,
+} from 'kysely';
 
 /**
  * Every schema migration, in code (a static provider: works from src and from dist alike).
@@ -26,7 +33,11 @@ export const migrations: Record<string, Migration> = {
         .addColumn('replaced_by', 'uuid')
         .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
         .execute();
-      await db.schema.createIndex('refresh_tokens_family_idx').on('refresh_tokens').column('family_id').execute();
+      await db.schema
+        .createIndex('refresh_tokens_family_idx')
+        .on('refresh_tokens')
+        .column('family_id')
+        .execute();
       await db.schema.createIndex('refresh_tokens_user_idx').on('refresh_tokens').column('user_id').execute();
 
       await db.schema
@@ -84,7 +95,8 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
     async down(db: Kysely<any>) {
-      for (const t of ['frames', 'job_chunks', 'jobs', 'refresh_tokens', 'users']) await db.schema.dropTable(t).ifExists().execute();
+      for (const t of ['frames', 'job_chunks', 'jobs', 'refresh_tokens', 'users'])
+        await db.schema.dropTable(t).ifExists().execute();
     },
   },
 };
@@ -105,7 +117,9 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultS
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error');
     const cause = result.error instanceof Error ? result.error.message : String(result.error);
-    throw new Error(`Database migration ${failed?.migrationName ?? '(unknown)'} failed: ${cause}`, { cause: result.error });
+    throw new Error(`Database migration ${failed?.migrationName ?? '(unknown)'} failed: ${cause}`, {
+      cause: result.error,
+    });
   }
   return result;
 }

@@ -93,7 +93,10 @@ class PGliteDriver implements Driver {
   }
   async beginTransaction(conn: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     if (settings.isolationLevel || settings.accessMode) {
-      const parts = [settings.isolationLevel && `isolation level ${settings.isolationLevel}`, settings.accessMode]
+      const parts = [
+        settings.isolationLevel && `isolation level ${settings.isolationLevel}`,
+        settings.accessMode,
+      ]
         .filter(Boolean)
         .join(' ');
       await conn.executeQuery(CompiledQuery.raw(`begin transaction ${parts}`));

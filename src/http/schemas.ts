@@ -8,7 +8,10 @@ export const ErrorBody = Type.Object(
 );
 
 export const errorResponses = (...codes: number[]) =>
-  Object.fromEntries(codes.map((c) => [c, Type.Ref('ErrorBody')])) as Record<number, ReturnType<typeof Type.Ref>>;
+  Object.fromEntries(codes.map((c) => [c, Type.Ref('ErrorBody')])) as Record<
+    number,
+    ReturnType<typeof Type.Ref>
+  >;
 
 export const User = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -138,7 +141,13 @@ export const ListJobsQuery = Type.Object(
 /** The multipart body of POST /v1/jobs, for the OpenAPI document only (not validated by Fastify). */
 export const CreateJobMultipart = Type.Object({
   video: Type.String({ format: 'binary', description: 'the video file' }),
-  fps: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 120, description: 'frames per second to analyse; absent = every frame' })),
+  fps: Type.Optional(
+    Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 120,
+      description: 'frames per second to analyse; absent = every frame',
+    }),
+  ),
   minScore: Type.Optional(Type.Number({ minimum: 0, maximum: 1, default: 0.25 })),
   labels: Type.Optional(Type.String({ description: 'comma-separated label names (or the field repeated)' })),
   model: Type.Optional(Type.String({ default: 'centernet' })),

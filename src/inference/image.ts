@@ -69,7 +69,7 @@ export function parseImageProbe(json: string): FrameSize {
   const format = parsed.format?.format_name ?? '';
   // A JPEG-coded stream inside a video container (MJPEG .avi) is not an image upload.
   const still = format.includes('pipe') || format.includes('image2') || format === 'webp';
-  if (!s || !s.codec_name || !IMAGE_CODECS.has(s.codec_name) || !still || !s.width || !s.height)
+  if (!s?.codec_name || !IMAGE_CODECS.has(s.codec_name) || !still || !s.width || !s.height)
     throw new InvalidImageError();
   return { width: s.width, height: s.height };
 }

@@ -1,6 +1,6 @@
 import type { Chunk } from './chunks.js';
-import type { FrameScan } from './packets.js';
 import { rotationFilters } from './orientation.js';
+import type { FrameScan } from './packets.js';
 
 /**
  * ffmpeg arguments that decode exactly one chunk: frames startFrame .. startFrame+frameCount-1 (or
@@ -50,7 +50,10 @@ export interface SeekPlan {
   minPtsSec: number | null;
 }
 
-export function planSeek(scan: Pick<FrameScan, 'ticks' | 'keyframes' | 'keyframeDts' | 'timeBase'>, startFrame: number): SeekPlan {
+export function planSeek(
+  scan: Pick<FrameScan, 'ticks' | 'keyframes' | 'keyframeDts' | 'timeBase'>,
+  startFrame: number,
+): SeekPlan {
   if (startFrame <= 0) return { seekUs: null, minPtsSec: null };
   if (startFrame >= scan.ticks.length) throw new RangeError('startFrame is past the last frame');
   const [num, den] = scan.timeBase;
@@ -151,7 +154,8 @@ function decodeArgsForSeek(seek: SeekPlan, frameCount: number, opts: ChunkDecode
   if (frameCount <= 0) throw new RangeError('the chunk has no frames');
   const select = opts.select ?? null;
   if (select) {
-    if (select.length === 0) throw new RangeError('no frame of the chunk is selected: skip it instead of decoding');
+    if (select.length === 0)
+      throw new RangeError('no frame of the chunk is selected: skip it instead of decoding');
     for (let i = 0; i < select.length; i++) {
       const f = select[i];
       if (!Number.isInteger(f) || f < 0 || f >= frameCount || (i > 0 && f <= select[i - 1])) {
@@ -161,7 +165,15 @@ function decodeArgsForSeek(seek: SeekPlan, frameCount: number, opts: ChunkDecode
   }
   const threads = Math.max(1, Math.floor(opts.threads ?? 1));
   const { seekUs, minPtsSec } = seek;
-  const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-threads', String(threads), '-noautorotate'];
+  const args = [
+    '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-threads',
+    String(threads),
+    '-noautorotate',
+  ];
   if (seekUs != null) args.push('-noaccurate_seek', '-seek_timestamp', '1', '-ss', formatMicros(seekUs));
   args.push('-copyts', '-i', opts.file, '-map', '0:v:0', '-an', '-sn', '-dn');
   const filters: string[] = [];

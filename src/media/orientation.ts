@@ -14,7 +14,7 @@
 /** Normalises a rotation in degrees (any sign, any multiple of 90 give or take rounding) to 0/90/180/270. */
 export function normalizeRotation(deg: number): 0 | 90 | 180 | 270 {
   if (!Number.isFinite(deg)) return 0;
-  const r = ((Math.round(deg / 90) * 90) % 360 + 360) % 360;
+  const r = (((Math.round(deg / 90) * 90) % 360) + 360) % 360;
   return r as 0 | 90 | 180 | 270;
 }
 
@@ -39,7 +39,9 @@ export function displaySize(video: { width: number; height: number; rotation: nu
   height: number;
 } {
   const r = normalizeRotation(video.rotation);
-  return r === 90 || r === 270 ? { width: video.height, height: video.width } : { width: video.width, height: video.height };
+  return r === 90 || r === 270
+    ? { width: video.height, height: video.width }
+    : { width: video.width, height: video.height };
 }
 
 /** The ffmpeg filters that turn a frame with this clockwise rotation upright (empty for 0). */

@@ -102,7 +102,10 @@ export function parseProbe(json: unknown): VideoProbe {
 
 /** Probes a file with ffprobe; throws ProbeError when it is not a usable video. */
 export async function probeVideo(ffprobe: string, file: string): Promise<VideoProbe> {
-  const res = await runProgram(ffprobe, probeArgs(file), { timeoutMs: 60_000, maxStdoutBytes: 8 * 1024 * 1024 });
+  const res = await runProgram(ffprobe, probeArgs(file), {
+    timeoutMs: 60_000,
+    maxStdoutBytes: 8 * 1024 * 1024,
+  });
   if (res.code !== 0) throw new ProbeError('The file is not a video that can be read.');
   let json: unknown;
   try {

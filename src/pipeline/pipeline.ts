@@ -23,7 +23,11 @@ export function createPipeline(deps: {
   afterFailure(jobId: string): Promise<void>;
 }): Pipeline {
   const { repo, queue, settings } = deps;
-  const opts = (dedupeId: string) => ({ dedupeId, attempts: settings.attempts, backoffMs: settings.backoffMs });
+  const opts = (dedupeId: string) => ({
+    dedupeId,
+    attempts: settings.attempts,
+    backoffMs: settings.backoffMs,
+  });
 
   queue.onFinalFailure(async (name: TaskName, payload: TaskPayloads[TaskName], error: Error) => {
     const jobId = (payload as { jobId: string }).jobId;
@@ -33,7 +37,8 @@ export function createPipeline(deps: {
     }
     const chunkIndex = (payload as { chunkIndex?: number }).chunkIndex;
     const reason = failureReason(name, { chunkIndex }, error);
-    if (chunkIndex !== undefined) await repo.markChunk(jobId, chunkIndex, { status: 'failed', error: reason });
+    if (chunkIndex !== undefined)
+      await repo.markChunk(jobId, chunkIndex, { status: 'failed', error: reason });
     if (await repo.finish(jobId, 'failed', { error: reason })) {
       deps.log.warn({ jobId, task: name, err: error }, 'job failed');
       await deps.afterFailure(jobId);
@@ -58,7 +63,11 @@ export function createPipeline(deps: {
         }
         const left = chunks.filter((c) => c.status !== 'done');
         for (const c of left) {
-          await queue.enqueue('detect', { jobId: job.id, chunkIndex: c.chunkIndex }, opts(`detect:${job.id}:${c.chunkIndex}`));
+          await queue.enqueue(
+            'detect',
+            { jobId: job.id, chunkIndex: c.chunkIndex },
+            opts(`detect:${job.id}:${c.chunkIndex}`),
+          );
         }
         if (left.length === 0) await queue.enqueue('finalize', { jobId: job.id }, opts(`finalize:${job.id}`));
       }

@@ -5,11 +5,11 @@ import {
   DEFAULT_BACKOFF_MS,
   type EnqueueOptions,
   type FinalFailureListener,
+  TASK_NAMES,
   type TaskHandlers,
   type TaskName,
   type TaskPayloads,
   type TaskQueue,
-  TASK_NAMES,
   toError,
   type WorkOptions,
 } from './port.js';
@@ -157,7 +157,9 @@ export function createBullmqQueue(opts: BullmqQueueOptions): BullmqTaskQueue {
     async ping() {
       const res = await Promise.race([
         connection.ping(),
-        new Promise<never>((_, rej) => setTimeout(() => rej(new Error('Redis did not answer within 2 s.')), 2000)),
+        new Promise<never>((_, rej) =>
+          setTimeout(() => rej(new Error('Redis did not answer within 2 s.')), 2000),
+        ),
       ]);
       if (res !== 'PONG') throw new Error('Redis did not answer PONG.');
     },

@@ -66,15 +66,22 @@ export function createMemoryQueue(): TaskQueue {
     const handler = handlers?.[item.name] as ((p: unknown, c: unknown) => Promise<void>) | undefined;
     try {
       if (!handler) throw new Error(`No handler registered for task "${item.name}".`);
-      await handler(item.payload, { attempt: item.attempt, maxAttempts: item.attempts, signal: abort.signal });
+      await handler(item.payload, {
+        attempt: item.attempt,
+        maxAttempts: item.attempts,
+        signal: abort.signal,
+      });
       if (item.dedupeId) dedupe.delete(item.dedupeId);
     } catch (e) {
       const err = toError(e);
       if (item.attempt < item.attempts && !closed) {
-        later(() => {
-          ready.push({ ...item, attempt: item.attempt + 1 });
-          pump();
-        }, backoffDelay(item.backoffMs, item.attempt));
+        later(
+          () => {
+            ready.push({ ...item, attempt: item.attempt + 1 });
+            pump();
+          },
+          backoffDelay(item.backoffMs, item.attempt),
+        );
         return;
       }
       if (item.dedupeId) dedupe.delete(item.dedupeId);

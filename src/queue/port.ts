@@ -70,7 +70,8 @@ export function backoffDelay(backoffMs: number, failedAttempt: number): number {
 export function checkHandlers(handlers: TaskHandlers, names?: TaskName[]): TaskName[] {
   const known = new Set<string>(TASK_NAMES);
   for (const key of Object.keys(handlers)) {
-    if (!known.has(key)) throw new Error(`Unknown task handler "${key}": tasks are ${TASK_NAMES.join(', ')}.`);
+    if (!known.has(key))
+      throw new Error(`Unknown task handler "${key}": tasks are ${TASK_NAMES.join(', ')}.`);
   }
   const consume = names ?? (Object.keys(handlers) as TaskName[]);
   for (const n of consume) {

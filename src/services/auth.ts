@@ -40,7 +40,10 @@ export interface AuthService {
 export interface AuthServiceDeps {
   users: UsersRepository;
   tokens: RefreshTokensRepository;
-  config: Pick<Config, 'jwtSecret' | 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'registrationEnabled'>;
+  config: Pick<
+    Config,
+    'jwtSecret' | 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'registrationEnabled'
+  >;
   hasher: PasswordHasher;
   now?: () => Date;
 }
@@ -56,11 +59,20 @@ export function hashRefreshToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-const invalidCredentials = () => new UnauthorizedError('The username or password is wrong.', 'INVALID_CREDENTIALS');
-const invalidRefresh = () => new UnauthorizedError('The refresh token is invalid, expired or revoked.', 'INVALID_REFRESH_TOKEN');
-const invalidToken = (why = 'The access token is invalid or expired.') => new UnauthorizedError(why, 'INVALID_TOKEN');
+const invalidCredentials = () =>
+  new UnauthorizedError('The username or password is wrong.', 'INVALID_CREDENTIALS');
+const invalidRefresh = () =>
+  new UnauthorizedError('The refresh token is invalid, expired or revoked.', 'INVALID_REFRESH_TOKEN');
+const invalidToken = (why = 'The access token is invalid or expired.') =>
+  new UnauthorizedError(why, 'INVALID_TOKEN');
 
-export function createAuthService({ users, tokens, config, hasher, now = () => new Date() }: AuthServiceDeps): AuthService {
+export function createAuthService({
+  users,
+  tokens,
+  config,
+  hasher,
+  now = () => new Date(),
+}: AuthServiceDeps): AuthService {
   const key = new TextEncoder().encode(config.jwtSecret);
   // verifying against this for unknown users makes their login take as long as a wrong password
   let dummyHash: Promise<string> | undefined;
@@ -69,7 +81,11 @@ export function createAuthService({ users, tokens, config, hasher, now = () => n
     return dummyHash;
   };
 
-  async function issue(user: { id: string; username: string }, familyId: string, rotateFrom?: string): Promise<TokenPair> {
+  async function issue(
+    user: { id: string; username: string },
+    familyId: string,
+    rotateFrom?: string,
+  ): Promise<TokenPair> {
     const iat = Math.floor(now().getTime() / 1000);
     const accessToken = await new SignJWT({ username: user.username })
       .setProtectedHeader({ alg: 'HS256', typ: ACCESS_TYP })
@@ -108,7 +124,8 @@ export function createAuthService({ users, tokens, config, hasher, now = () => n
       try {
         return toPublicUser(await users.create({ id: randomUUID(), username, passwordHash }));
       } catch (e) {
-        if (isUniqueViolation(e)) throw new ConflictError('That username is already taken.', 'USERNAME_TAKEN');
+        if (isUniqueViolation(e))
+          throw new ConflictError('That username is already taken.', 'USERNAME_TAKEN');
         throw e;
       }
     },

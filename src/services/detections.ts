@@ -44,14 +44,25 @@ export function decodeCursor(cursor: string): number {
 /** Pure: applies the label and score filters to one frame's detections. */
 export function filterFrame(frame: FrameRecord, f: DetectionFilter): FrameOut {
   const dets = (frame.detections as StoredDetection[])
-    .filter((d) => (f.label === undefined || d.label === f.label) && (f.minScore === undefined || d.score >= f.minScore))
+    .filter(
+      (d) =>
+        (f.label === undefined || d.label === f.label) && (f.minScore === undefined || d.score >= f.minScore),
+    )
     // jsonb stores object keys in its own order: give them back in a stable, readable one
-    .map(({ label, score, box }) => ({ label, score, box: { x1: box.x1, y1: box.y1, x2: box.x2, y2: box.y2 } }));
+    .map(({ label, score, box }) => ({
+      label,
+      score,
+      box: { x1: box.x1, y1: box.y1, x2: box.x2, y2: box.y2 },
+    }));
   return { frameIndex: frame.frameIndex, timestamp: frame.timestamp, detections: dets };
 }
 
 /** Pure: the per-frame (label, score) view that plain per-frame consumers want. */
-export function toLabelsView(frame: FrameOut): { frameIndex: number; timestamp: number; labels: [string, number][] } {
+export function toLabelsView(frame: FrameOut): {
+  frameIndex: number;
+  timestamp: number;
+  labels: [string, number][];
+} {
   return {
     frameIndex: frame.frameIndex,
     timestamp: frame.timestamp,

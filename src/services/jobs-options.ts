@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
-import { CallbackUrlError, checkCallbackUrl, isNonPublicAddress } from '../pipeline/callbacks.js';
 import { ValidationError } from '../errors.js';
+import { CallbackUrlError, checkCallbackUrl, isNonPublicAddress } from '../pipeline/callbacks.js';
 
 /** A job's analysis options, as stored in `jobs.options` and returned in Job.options. */
 export interface JobOptions {
@@ -25,7 +25,12 @@ function parseNumber(field: string, raw: string): number {
 
 /** Names a callback must never reach without an explicit allowlist (besides non-public IPs). */
 function isLocalName(host: string): boolean {
-  return host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local') || host.endsWith('.internal');
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    host.endsWith('.local') ||
+    host.endsWith('.internal')
+  );
 }
 
 /**
@@ -38,7 +43,9 @@ export function parseJobOptions(
 ): JobOptions {
   for (const name of fields.keys()) {
     if (!(OPTION_FIELDS as readonly string[]).includes(name)) {
-      throw invalid(`Unknown field ${JSON.stringify(name.slice(0, 64))}: expected video, ${OPTION_FIELDS.join(', ')}.`);
+      throw invalid(
+        `Unknown field ${JSON.stringify(name.slice(0, 64))}: expected video, ${OPTION_FIELDS.join(', ')}.`,
+      );
     }
   }
   const single = (name: string): string | undefined => {
@@ -65,8 +72,12 @@ export function parseJobOptions(
   let labels: string[] | null = null;
   const labelValues = fields.get('labels');
   if (labelValues) {
-    const list = labelValues.flatMap((v) => v.split(',')).map((l) => l.trim()).filter(Boolean);
+    const list = labelValues
+      .flatMap((v) => v.split(','))
+      .map((l) => l.trim())
+      .filter(Boolean);
     if (list.length > 200) throw invalid('labels must list at most 200 labels.');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
     const bad = list.find((l) => l.length > 64 || /[\u0000-\u001f\u007f]/.test(l));
     if (bad !== undefined) throw invalid('labels must be names of at most 64 printable characters.');
     labels = list.length ? [...new Set(list)] : null;
@@ -110,6 +121,7 @@ export function sanitizeFilename(name: string | undefined | null): string {
   if (!name) return 'video';
   const base = name.split(/[/\\]/).pop() ?? '';
   const clean = base
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
     .replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '')
     .trim();
   const capped = Array.from(clean).slice(0, 255).join('');

@@ -25,7 +25,13 @@ export interface JobView {
   status: JobStatus;
   video: { originalName: string; sizeBytes: number; sha256: string; probe: unknown };
   options: JobOptions;
-  progress: { chunksDone: number; chunksTotal: number; framesDone: number; framesTotal: number; percent: number };
+  progress: {
+    chunksDone: number;
+    chunksTotal: number;
+    framesDone: number;
+    framesTotal: number;
+    percent: number;
+  };
   error: string | null;
   summary: unknown;
   createdAt: string;
@@ -63,7 +69,10 @@ export interface JobsServiceDeps {
 export interface JobsService {
   create(userId: string, parts: AsyncIterable<UploadPart>): Promise<JobView>;
   get(userId: string, jobId: string): Promise<JobView>;
-  list(userId: string, opts: { limit?: number; cursor?: string }): Promise<{ jobs: JobView[]; nextCursor: string | null }>;
+  list(
+    userId: string,
+    opts: { limit?: number; cursor?: string },
+  ): Promise<{ jobs: JobView[]; nextCursor: string | null }>;
   cancel(userId: string, jobId: string): Promise<JobView>;
   remove(userId: string, jobId: string): Promise<void>;
   /** For other routes (media, detections): the row if `userId` owns it, else null. */
@@ -96,7 +105,13 @@ export function toJobView(row: JobRow): JobView {
       probe: json(row.probe),
     },
     options: json<JobOptions>(row.options),
-    progress: { chunksDone: row.chunks_done, chunksTotal: row.chunks_total, framesDone, framesTotal, percent },
+    progress: {
+      chunksDone: row.chunks_done,
+      chunksTotal: row.chunks_total,
+      framesDone,
+      framesTotal,
+      percent,
+    },
     error: row.error,
     summary: row.summary === null ? null : json(row.summary),
     createdAt: iso(row.created_at) as string,
@@ -117,7 +132,13 @@ export function decodeCursor(s: string): JobCursor {
   try {
     const [t, id] = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as [unknown, unknown];
     const createdAt = new Date(String(t));
-    if (typeof t !== 'string' || typeof id !== 'string' || !UUID.test(id) || Number.isNaN(createdAt.getTime())) throw bad();
+    if (
+      typeof t !== 'string' ||
+      typeof id !== 'string' ||
+      !UUID.test(id) ||
+      Number.isNaN(createdAt.getTime())
+    )
+      throw bad();
     return { createdAt, id };
   } catch {
     throw bad();
@@ -155,11 +176,20 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
       if ((e as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge();
       throw e;
     }
-    return { key: temp.key, path: temp.path, size, sha256: hash.digest('hex'), truncated: part.file.truncated === true };
+    return {
+      key: temp.key,
+      path: temp.path,
+      size,
+      sha256: hash.digest('hex'),
+      truncated: part.file.truncated === true,
+    };
   }
 
   const tooLarge = () =>
-    new PayloadTooLargeError(`The video is larger than this server accepts (${config.maxUploadBytes} bytes).`, 'UPLOAD_TOO_LARGE');
+    new PayloadTooLargeError(
+      `The video is larger than this server accepts (${config.maxUploadBytes} bytes).`,
+      'UPLOAD_TOO_LARGE',
+    );
 
   return {
     async create(userId, parts) {
@@ -172,7 +202,9 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
             if (part.fieldname !== 'video' || upload) {
               part.file.resume(); // drain it so the request can finish
               throw new ValidationError(
-                part.fieldname === 'video' ? 'Only one video file may be uploaded per job.' : `Unexpected file field ${JSON.stringify(part.fieldname.slice(0, 64))}: the file goes in field video.`,
+                part.fieldname === 'video'
+                  ? 'Only one video file may be uploaded per job.'
+                  : `Unexpected file field ${JSON.stringify(part.fieldname.slice(0, 64))}: the file goes in field video.`,
                 'INVALID_OPTION',
               );
             }
@@ -188,9 +220,16 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
             fields.set(part.fieldname, list);
           }
         }
-        if (!upload) throw new ValidationError('No video was uploaded: send the file in multipart field video.', 'EMPTY_UPLOAD');
+        if (!upload)
+          throw new ValidationError(
+            'No video was uploaded: send the file in multipart field video.',
+            'EMPTY_UPLOAD',
+          );
         if (upload.size === 0) throw new ValidationError('The uploaded video file is empty.', 'EMPTY_UPLOAD');
-        const options = parseJobOptions(fields, { isKnownModel: deps.isKnownModel, callbackAllowlist: config.callbackAllowlist });
+        const options = parseJobOptions(fields, {
+          isKnownModel: deps.isKnownModel,
+          callbackAllowlist: config.callbackAllowlist,
+        });
 
         let probe: VideoProbe;
         try {
@@ -228,7 +267,8 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
         }
         return toJobView(row);
       } catch (e) {
-        if (upload) await storage.remove(upload.key).catch((err) => deps.log?.warn({ err }, 'could not remove upload'));
+        if (upload)
+          await storage.remove(upload.key).catch((err) => deps.log?.warn({ err }, 'could not remove upload'));
         throw e;
       }
     },
@@ -242,14 +282,20 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
       const rows = await jobs.listByOwner(userId, { limit: limit + 1, after });
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
-      const nextCursor = rows.length > limit && last ? encodeCursor({ createdAt: new Date(last.created_at), id: last.id }) : null;
+      const nextCursor =
+        rows.length > limit && last
+          ? encodeCursor({ createdAt: new Date(last.created_at), id: last.id })
+          : null;
       return { jobs: page.map(toJobView), nextCursor };
     },
 
     async cancel(userId, jobId) {
       const row = await owned(userId, jobId);
       if (row.status === 'completed' || row.status === 'failed') {
-        throw new ConflictError(`The job has already ${row.status === 'completed' ? 'completed' : 'failed'}.`, 'JOB_FINISHED');
+        throw new ConflictError(
+          `The job has already ${row.status === 'completed' ? 'completed' : 'failed'}.`,
+          'JOB_FINISHED',
+        );
       }
       if (row.status === 'canceled') return toJobView(row);
       const after = await jobs.cancel(jobId, userId);
@@ -280,4 +326,3 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
     },
   };
 }
-

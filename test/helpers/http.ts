@@ -35,7 +35,10 @@ export async function call<T = any>(
 /** Asserts an error response: status, code, a one-sentence message, no stack, a request id. */
 export function assertError(res: Res, status: number, code?: string): void {
   assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text.slice(0, 300)}`);
-  assert.ok(res.body && typeof res.body === 'object' && res.body.error, `no error body: ${res.text.slice(0, 300)}`);
+  assert.ok(
+    res.body && typeof res.body === 'object' && res.body.error,
+    `no error body: ${res.text.slice(0, 300)}`,
+  );
   if (code) assert.equal(res.body.error.code, code);
   const msg: string = res.body.error.message;
   assert.equal(typeof msg, 'string');
@@ -52,12 +55,21 @@ export function uniqueName(prefix = 'user'): string {
   return `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter}`;
 }
 
-export async function registerAndLogin(base: string, username = uniqueName(), password = 'correct horse battery') {
+export async function registerAndLogin(
+  base: string,
+  username = uniqueName(),
+  password = 'correct horse battery',
+) {
   const reg = await call(base, 'POST', '/v1/auth/register', { json: { username, password } });
   assert.equal(reg.status, 201, reg.text);
   const login = await call(base, 'POST', '/v1/auth/login', { json: { username, password } });
   assert.equal(login.status, 200, login.text);
-  return { username, password, userId: reg.body.user.id as string, ...(login.body as { accessToken: string; refreshToken: string }) };
+  return {
+    username,
+    password,
+    userId: reg.body.user.id as string,
+    ...(login.body as { accessToken: string; refreshToken: string }),
+  };
 }
 
 /** POST /v1/jobs with a file (streamed from disk) and text fields, fields after the file unless `fieldsFirst`. */
@@ -70,7 +82,8 @@ export async function upload(
 ): Promise<Res> {
   const form = new FormData();
   const addFields = () => {
-    for (const [k, v] of Object.entries(fields)) for (const one of Array.isArray(v) ? v : [v]) form.append(k, one);
+    for (const [k, v] of Object.entries(fields))
+      for (const one of Array.isArray(v) ? v : [v]) form.append(k, one);
   };
   if (opts.fieldsFirst) addFields();
   if (file !== null) {

@@ -13,7 +13,9 @@ async function make(name: string, args: (out: string) => string[]): Promise<stri
   if (existsSync(out)) return out;
   const tmp = `${out}.${process.pid}.tmp${name.slice(name.lastIndexOf('.'))}`;
   const { ffmpeg } = resolveMediaBinaries();
-  const res = await runProgram(ffmpeg, ['-y', '-hide_banner', '-loglevel', 'error', ...args(tmp)], { timeoutMs: 120_000 });
+  const res = await runProgram(ffmpeg, ['-y', '-hide_banner', '-loglevel', 'error', ...args(tmp)], {
+    timeoutMs: 120_000,
+  });
   if (res.code !== 0) throw new Error(`ffmpeg failed making ${name}: ${res.stderr}`);
   renameSync(tmp, out);
   return out;
@@ -22,16 +24,40 @@ async function make(name: string, args: (out: string) => string[]): Promise<stri
 /** A 2 s 320x240 10 fps H.264 MP4 (moov at the end, as ffmpeg writes by default). */
 export function smallVideo(seconds = 2): Promise<string> {
   return make(`testsrc-${seconds}s.mp4`, (out) => [
-    '-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=10`, '-t', String(seconds),
-    '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', out,
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=320x240:rate=10`,
+    '-t',
+    String(seconds),
+    '-pix_fmt',
+    'yuv420p',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    out,
   ]);
 }
 
 /** The same with the moov atom first (-movflags +faststart). */
 export function faststartVideo(seconds = 2): Promise<string> {
   return make(`testsrc-${seconds}s-faststart.mp4`, (out) => [
-    '-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=10`, '-t', String(seconds),
-    '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', '-movflags', '+faststart', out,
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=320x240:rate=10`,
+    '-t',
+    String(seconds),
+    '-pix_fmt',
+    'yuv420p',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-movflags',
+    '+faststart',
+    out,
   ]);
 }
 

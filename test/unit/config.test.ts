@@ -78,24 +78,47 @@ describe('loadConfig', () => {
     [{ PORT: '70000' }, 'PORT', /^PORT must be/],
     [{ PORT: '1.5' }, 'PORT', /^PORT must be an integer/],
     [{ MAX_UPLOAD_BYTES: '-1' }, 'MAX_UPLOAD_BYTES', /^MAX_UPLOAD_BYTES must be an integer at least 1\.$/],
-    [{ MAX_VIDEO_SECONDS: '0' }, 'MAX_VIDEO_SECONDS', /^MAX_VIDEO_SECONDS must be a number greater than 0\.$/],
-    [{ REGISTRATION_ENABLED: 'maybe' }, 'REGISTRATION_ENABLED', /^REGISTRATION_ENABLED must be true or false\.$/],
-    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent\.$/],
+    [
+      { MAX_VIDEO_SECONDS: '0' },
+      'MAX_VIDEO_SECONDS',
+      /^MAX_VIDEO_SECONDS must be a number greater than 0\.$/,
+    ],
+    [
+      { REGISTRATION_ENABLED: 'maybe' },
+      'REGISTRATION_ENABLED',
+      /^REGISTRATION_ENABLED must be true or false\.$/,
+    ],
+    [
+      { LOG_LEVEL: 'loud' },
+      'LOG_LEVEL',
+      /^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent\.$/,
+    ],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL', /^DATABASE_URL has an invalid value/],
     [{ DETECTOR_DEVICE: 'tpu' }, 'DETECTOR_DEVICE', /^DETECTOR_DEVICE has an invalid value/],
-    [{ CALLBACK_ALLOWLIST: 'good.com,bad host' }, 'CALLBACK_ALLOWLIST', /^CALLBACK_ALLOWLIST contains an invalid hostname/],
+    [
+      { CALLBACK_ALLOWLIST: 'good.com,bad host' },
+      'CALLBACK_ALLOWLIST',
+      /^CALLBACK_ALLOWLIST contains an invalid hostname/,
+    ],
   ];
   for (const [env, name, re] of bad) {
     it(`rejects ${JSON.stringify(env)} with a sentence naming ${name}`, () => {
       assert.throws(
         () => loadConfig({ DATA_DIR: tmp(), ...env }),
-        (e: unknown) => e instanceof ConfigError && re.test(e.message) && e.message.includes(name) && e.message.endsWith('.'),
+        (e: unknown) =>
+          e instanceof ConfigError &&
+          re.test(e.message) &&
+          e.message.includes(name) &&
+          e.message.endsWith('.'),
       );
     });
   }
 
   it('refuses production without a strong JWT_SECRET', () => {
-    assert.throws(() => loadConfig({ DATA_DIR: tmp(), NODE_ENV: 'production' }), /^ConfigError: JWT_SECRET must be set/);
+    assert.throws(
+      () => loadConfig({ DATA_DIR: tmp(), NODE_ENV: 'production' }),
+      /^ConfigError: JWT_SECRET must be set/,
+    );
     assert.throws(
       () => loadConfig({ DATA_DIR: tmp(), NODE_ENV: 'production', JWT_SECRET: 'short' }),
       (e: unknown) => e instanceof ConfigError && /JWT_SECRET must be at least 32 characters/.test(e.message),

@@ -37,10 +37,28 @@ describe('errors', () => {
   });
 
   it('turns Ajv errors into one sentence', () => {
-    assert.equal(validationSentence('body', [{ keyword: 'type', instancePath: '/username', params: { type: 'string' } }]), 'body/username must be a string.');
-    assert.equal(validationSentence('body', [{ keyword: 'type', instancePath: '', params: { type: 'object' } }]), 'body must be an object.');
-    assert.equal(validationSentence('querystring', [{ keyword: 'required', instancePath: '', params: { missingProperty: 'x' } }]), 'querystring/x is required.');
-    assert.equal(validationSentence('body', [{ keyword: 'maximum', instancePath: '/n', params: { comparison: '<=', limit: 5 } }]), 'body/n must be <= 5.');
+    assert.equal(
+      validationSentence('body', [
+        { keyword: 'type', instancePath: '/username', params: { type: 'string' } },
+      ]),
+      'body/username must be a string.',
+    );
+    assert.equal(
+      validationSentence('body', [{ keyword: 'type', instancePath: '', params: { type: 'object' } }]),
+      'body must be an object.',
+    );
+    assert.equal(
+      validationSentence('querystring', [
+        { keyword: 'required', instancePath: '', params: { missingProperty: 'x' } },
+      ]),
+      'querystring/x is required.',
+    );
+    assert.equal(
+      validationSentence('body', [
+        { keyword: 'maximum', instancePath: '/n', params: { comparison: '<=', limit: 5 } },
+      ]),
+      'body/n must be <= 5.',
+    );
     assert.equal(validationSentence(undefined, []), 'The request is invalid.');
   });
 });

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { after, describe, it } from 'node:test';
 import { createLocalStorage, InvalidKeyError } from '../../src/storage/local.js';
 
@@ -36,7 +36,18 @@ describe('local storage', () => {
   });
 
   it('refuses keys that could escape the root', () => {
-    for (const key of ['../x', 'videos/../../x', '/etc/passwd', 'a\\b', 'a/./b', '', 'a\u0000b', 'videos/..', '.hidden/x', 'a//b']) {
+    for (const key of [
+      '../x',
+      'videos/../../x',
+      '/etc/passwd',
+      'a\\b',
+      'a/./b',
+      '',
+      'a\u0000b',
+      'videos/..',
+      '.hidden/x',
+      'a//b',
+    ]) {
       assert.throws(() => store.path(key), InvalidKeyError, key);
     }
     assert.equal(store.path('videos/3f2c-1'), join(root, 'videos/3f2c-1'));

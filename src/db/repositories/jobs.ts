@@ -82,10 +82,19 @@ export function createJobsRepository(db: Kysely<Database>): JobsRepository {
         .where('user_id', '=', userId)
         .where('status', 'in', ['queued', 'processing'])
         .execute();
-      return db.selectFrom('jobs').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+      return db
+        .selectFrom('jobs')
+        .selectAll()
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
     },
     async delete(id, userId) {
-      const res = await db.deleteFrom('jobs').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+      const res = await db
+        .deleteFrom('jobs')
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
       return Number(res.numDeletedRows) > 0;
     },
     async countByStatus() {

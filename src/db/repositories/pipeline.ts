@@ -116,7 +116,12 @@ export function createPipelineRepository(db: Kysely<Database>) {
     },
 
     /** Writes a batch of frames (upsert) and the chunk's frames_done, then the job's frames_done. */
-    async saveFrames(jobId: string, chunkIndex: number, frames: FrameRecord[], chunkFramesDone: number): Promise<void> {
+    async saveFrames(
+      jobId: string,
+      chunkIndex: number,
+      frames: FrameRecord[],
+      chunkFramesDone: number,
+    ): Promise<void> {
       if (frames.length > 0) {
         await db
           .insertInto('frames')
@@ -168,7 +173,10 @@ export function createPipelineRepository(db: Kysely<Database>) {
     },
 
     /** queued → processing with the plan's totals; false when the job is no longer queued/processing. */
-    async startProcessing(jobId: string, totals: { chunksTotal: number; framesTotal: number }): Promise<boolean> {
+    async startProcessing(
+      jobId: string,
+      totals: { chunksTotal: number; framesTotal: number },
+    ): Promise<boolean> {
       const r = await db
         .updateTable('jobs')
         .set({

@@ -2,7 +2,13 @@ import type { Kysely } from 'kysely';
 import type { Database, RefreshTokenRow } from '../types.js';
 
 export interface RefreshTokensRepository {
-  create(t: { id: string; userId: string; familyId: string; tokenHash: string; expiresAt: Date }): Promise<void>;
+  create(t: {
+    id: string;
+    userId: string;
+    familyId: string;
+    tokenHash: string;
+    expiresAt: Date;
+  }): Promise<void>;
   findByHash(tokenHash: string): Promise<RefreshTokenRow | undefined>;
   /**
    * Atomically marks `id` as rotated (revoked, replaced by `replacedBy`) and inserts the successor.
@@ -23,7 +29,13 @@ export function createRefreshTokensRepository(db: Kysely<Database>): RefreshToke
     async create(t) {
       await db
         .insertInto('refresh_tokens')
-        .values({ id: t.id, user_id: t.userId, family_id: t.familyId, token_hash: t.tokenHash, expires_at: t.expiresAt })
+        .values({
+          id: t.id,
+          user_id: t.userId,
+          family_id: t.familyId,
+          token_hash: t.tokenHash,
+          expires_at: t.expiresAt,
+        })
         .execute();
     },
     findByHash: (tokenHash) =>

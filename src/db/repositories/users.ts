@@ -16,7 +16,8 @@ export function createUsersRepository(db: Kysely<Database>): UsersRepository {
         .values({ id: u.id, username: u.username, password_hash: u.passwordHash })
         .returningAll()
         .executeTakeFirstOrThrow(),
-    findByUsername: (username) => db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst(),
+    findByUsername: (username) =>
+      db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst(),
     findById: (id) => db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst(),
   };
 }

@@ -33,13 +33,21 @@ export function registerAuth(app: FastifyInstance, auth: AuthService): void {
   app.decorate('authenticate', async function authenticate(request: FastifyRequest) {
     const allowQuery = request.method === 'GET' && /\/events(\?|$)/.test(request.url);
     const token = bearerToken(request, allowQuery);
-    if (!token) throw new UnauthorizedError('An access token is required (Authorization: Bearer <token>).', 'UNAUTHORIZED');
+    if (!token)
+      throw new UnauthorizedError(
+        'An access token is required (Authorization: Bearer <token>).',
+        'UNAUTHORIZED',
+      );
     request.user = await auth.verifyAccessToken(token);
   });
 }
 
 /** The current user or a 401: for handlers behind `app.authenticate`. */
 export function requireUser(request: FastifyRequest): AuthUser {
-  if (!request.user) throw new UnauthorizedError('An access token is required (Authorization: Bearer <token>).', 'UNAUTHORIZED');
+  if (!request.user)
+    throw new UnauthorizedError(
+      'An access token is required (Authorization: Bearer <token>).',
+      'UNAUTHORIZED',
+    );
   return request.user;
 }

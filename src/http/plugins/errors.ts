@@ -65,26 +65,54 @@ function mapFastifyError(err: FastifyError, bodyLimit: number): Mapped | undefin
   }
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { status: 413, code: 'PAYLOAD_TOO_LARGE', message: `The request body is larger than the ${bodyLimit} bytes allowed.` };
+      return {
+        status: 413,
+        code: 'PAYLOAD_TOO_LARGE',
+        message: `The request body is larger than the ${bodyLimit} bytes allowed.`,
+      };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'The request body has a content type this endpoint does not accept.' };
+      return {
+        status: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        message: 'The request body has a content type this endpoint does not accept.',
+      };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return { status: 400, code: 'INVALID_JSON', message: 'The request body is empty but the content type is JSON.' };
+      return {
+        status: 400,
+        code: 'INVALID_JSON',
+        message: 'The request body is empty but the content type is JSON.',
+      };
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return { status: 400, code: 'INVALID_JSON', message: 'The request body is not valid JSON.' };
     case 'FST_REQ_FILE_TOO_LARGE':
-      return { status: 413, code: 'UPLOAD_TOO_LARGE', message: 'The uploaded file is larger than this server accepts.' };
+      return {
+        status: 413,
+        code: 'UPLOAD_TOO_LARGE',
+        message: 'The uploaded file is larger than this server accepts.',
+      };
     case 'FST_PARTS_LIMIT':
     case 'FST_FILES_LIMIT':
     case 'FST_FIELDS_LIMIT':
-      return { status: 413, code: 'TOO_MANY_PARTS', message: 'The form has more fields or files than this endpoint accepts.' };
+      return {
+        status: 413,
+        code: 'TOO_MANY_PARTS',
+        message: 'The form has more fields or files than this endpoint accepts.',
+      };
     case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
-      return { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'The request must be multipart/form-data.' };
+      return {
+        status: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        message: 'The request must be multipart/form-data.',
+      };
     case 'FST_PROTO_VIOLATION':
       return { status: 400, code: 'INVALID_OPTION', message: 'A form field has a name that is not allowed.' };
     case 'FST_MP_PREMATURE_CLOSE':
-      return { status: 400, code: 'UPLOAD_INCOMPLETE', message: 'The upload ended before the form was complete.' };
+      return {
+        status: 400,
+        code: 'UPLOAD_INCOMPLETE',
+        message: 'The upload ended before the form was complete.',
+      };
   }
   if (err instanceof SyntaxError && err.statusCode === 400) {
     return { status: 400, code: 'INVALID_JSON', message: 'The request body is not valid JSON.' };
@@ -111,7 +139,10 @@ export function registerErrorHandler(app: FastifyInstance, opts: { bodyLimit: nu
     }
     if (reply.sent) return;
     // a response to an upload that failed early: tell the client we will not read the rest
-    return reply.code(mapped.status).type('application/json; charset=utf-8').send({ error: { code: mapped.code, message: mapped.message } });
+    return reply
+      .code(mapped.status)
+      .type('application/json; charset=utf-8')
+      .send({ error: { code: mapped.code, message: mapped.message } });
   });
 
   app.setNotFoundHandler((request, reply) => {

@@ -7,7 +7,10 @@ import type { JobsRepository } from '../../db/repositories/jobs.js';
  * `http_request_duration_seconds{method,route,status}` and `jobs{status}` read from the
  * database at scrape time, plus the process defaults. Served at GET /metrics.
  */
-export function registerMetrics(app: FastifyInstance, deps: { jobs: Pick<JobsRepository, 'countByStatus'> }): Registry {
+export function registerMetrics(
+  app: FastifyInstance,
+  deps: { jobs: Pick<JobsRepository, 'countByStatus'> },
+): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const duration = new Histogram({
@@ -31,7 +34,10 @@ export function registerMetrics(app: FastifyInstance, deps: { jobs: Pick<JobsRep
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     if (route === '/metrics') return;
-    duration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    duration.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
   });
 
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {

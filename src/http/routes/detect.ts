@@ -24,7 +24,12 @@ export interface DetectRoutesOptions {
 const ModelOut = Type.Object({
   name: Type.String(),
   labels: Type.Array(Type.String()),
-  input: Type.Object({ width: Type.Integer(), height: Type.Integer(), layout: Type.String(), resize: Type.String() }),
+  input: Type.Object({
+    width: Type.Integer(),
+    height: Type.Integer(),
+    layout: Type.String(),
+    resize: Type.String(),
+  }),
   decoder: Type.String(),
   source: Type.String(),
 });
@@ -60,7 +65,10 @@ export function parseDetectFields(fields: Record<string, string>, knownModels: s
       }
       out.minScore = n;
     } else if (name === 'labels') {
-      const labels = value.split(',').map((l) => l.trim()).filter(Boolean);
+      const labels = value
+        .split(',')
+        .map((l) => l.trim())
+        .filter(Boolean);
       if (labels.length > 0) out.labels = labels;
     } else if (name === 'model') {
       if (!knownModels.includes(value)) {
@@ -88,7 +96,12 @@ export const detectRoutes: FastifyPluginAsyncTypebox<DetectRoutesOptions> = asyn
       models: opts.models.list().map((m) => ({
         name: m.name,
         labels: m.labels,
-        input: { width: m.input.width, height: m.input.height, layout: m.input.layout, resize: m.input.resize },
+        input: {
+          width: m.input.width,
+          height: m.input.height,
+          layout: m.input.layout,
+          resize: m.input.resize,
+        },
         decoder: m.decoder,
         source: m.source,
       })),
@@ -110,7 +123,10 @@ export const detectRoutes: FastifyPluginAsyncTypebox<DetectRoutesOptions> = asyn
     async (request) => {
       requireUser(request);
       if (!request.isMultipart()) {
-        throw new UnsupportedMediaError('Send the image as multipart/form-data in a field named image.', 'NOT_AN_IMAGE');
+        throw new UnsupportedMediaError(
+          'Send the image as multipart/form-data in a field named image.',
+          'NOT_AN_IMAGE',
+        );
       }
       const fields: Record<string, string> = {};
       let image: Buffer | undefined;
@@ -123,12 +139,18 @@ export const detectRoutes: FastifyPluginAsyncTypebox<DetectRoutesOptions> = asyn
           }
           image = await file.toBuffer().catch((e: { code?: string }) => {
             if (e.code === 'FST_REQ_FILE_TOO_LARGE') {
-              throw new PayloadTooLargeError(`The image is larger than ${MAX_IMAGE_BYTES} bytes.`, 'UPLOAD_TOO_LARGE');
+              throw new PayloadTooLargeError(
+                `The image is larger than ${MAX_IMAGE_BYTES} bytes.`,
+                'UPLOAD_TOO_LARGE',
+              );
             }
             throw e;
           });
           if (file.file.truncated) {
-            throw new PayloadTooLargeError(`The image is larger than ${MAX_IMAGE_BYTES} bytes.`, 'UPLOAD_TOO_LARGE');
+            throw new PayloadTooLargeError(
+              `The image is larger than ${MAX_IMAGE_BYTES} bytes.`,
+              'UPLOAD_TOO_LARGE',
+            );
           }
         } else {
           fields[part.fieldname] = String((part as MultipartValue).value);
@@ -137,7 +159,10 @@ export const detectRoutes: FastifyPluginAsyncTypebox<DetectRoutesOptions> = asyn
       if (!image || image.length === 0) {
         throw new ValidationError('Send an image file in a field named image.', 'EMPTY_UPLOAD');
       }
-      const options = parseDetectFields(fields, opts.models.list().map((m) => m.name));
+      const options = parseDetectFields(
+        fields,
+        opts.models.list().map((m) => m.name),
+      );
       try {
         const result = await detectImageFile(opts.models, image, {
           ffmpegPath: opts.media.ffmpeg,

@@ -28,11 +28,18 @@ async function check(fn: () => Promise<unknown>, timeoutMs: number): Promise<str
   }
 }
 
-export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { db, readiness, timeoutMs = 2000 }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (
+  app,
+  { db, readiness, timeoutMs = 2000 },
+) => {
   app.get(
     '/healthz',
     {
-      schema: { tags: ['ops'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+      schema: {
+        tags: ['ops'],
+        summary: 'Liveness',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
     },
     async () => ({ status: 'ok' as const }),
   );
@@ -43,14 +50,22 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
   });
   app.get(
     '/readyz',
-    { schema: { tags: ['ops'], summary: 'Readiness: database and queue', response: { 200: Ready, 503: Ready } } },
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'Readiness: database and queue',
+        response: { 200: Ready, 503: Ready },
+      },
+    },
     async (_request, reply) => {
       const [database, queue] = await Promise.all([
         check(() => sql`select 1`.execute(db), timeoutMs),
         check(() => readiness.queue(), timeoutMs),
       ]);
       const ok = database === 'ok' && queue === 'ok';
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: { database, queue } });
+      return reply
+        .code(ok ? 200 : 503)
+        .send({ status: ok ? 'ok' : 'unavailable', checks: { database, queue } });
     },
   );
 };

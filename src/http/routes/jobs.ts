@@ -40,7 +40,10 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
         summary: 'Your jobs, newest first',
         querystring: ListJobsQuery,
         response: {
-          200: Type.Object({ jobs: Type.Array(Type.Ref('Job')), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+          200: Type.Object({
+            jobs: Type.Array(Type.Ref('Job')),
+            nextCursor: Type.Union([Type.String(), Type.Null()]),
+          }),
           ...errorResponses(400, 401),
         },
       },

@@ -45,7 +45,9 @@ const DetectionsQuery = Type.Object(
     to: Type.Optional(Type.Number({ minimum: 0, description: 'seconds, inclusive' })),
     label: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
     minScore: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-    format: Type.Union([Type.Literal('json'), Type.Literal('ndjson'), Type.Literal('labels')], { default: 'json' }),
+    format: Type.Union([Type.Literal('json'), Type.Literal('ndjson'), Type.Literal('labels')], {
+      default: 'json',
+    }),
   },
   { additionalProperties: false },
 );
@@ -72,8 +74,14 @@ export const resultsRoutes: FastifyPluginAsyncTypebox<ResultsRoutesOptions> = as
         querystring: DetectionsQuery,
         response: {
           200: Type.Union([
-            Type.Object({ frames: Type.Array(FrameOut), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
-            Type.Object({ frames: Type.Array(LabelsFrame), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+            Type.Object({
+              frames: Type.Array(FrameOut),
+              nextCursor: Type.Union([Type.String(), Type.Null()]),
+            }),
+            Type.Object({
+              frames: Type.Array(LabelsFrame),
+              nextCursor: Type.Union([Type.String(), Type.Null()]),
+            }),
           ]),
           ...errorResponses(400, 401, 404),
         },
@@ -96,7 +104,8 @@ export const resultsRoutes: FastifyPluginAsyncTypebox<ResultsRoutesOptions> = as
       }
       try {
         const page = await opts.detections.page(owned.id, filter, q.cursor, q.limit);
-        if (q.format === 'labels') return { frames: page.frames.map(toLabelsView), nextCursor: page.nextCursor };
+        if (q.format === 'labels')
+          return { frames: page.frames.map(toLabelsView), nextCursor: page.nextCursor };
         return page;
       } catch (e) {
         if (e instanceof InvalidCursorError) throw new ValidationError(e.message, 'INVALID_CURSOR');
@@ -134,7 +143,8 @@ export const resultsRoutes: FastifyPluginAsyncTypebox<ResultsRoutesOptions> = as
         'x-accel-buffering': 'no',
         'x-request-id': request.id,
       });
-      const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      const send = (event: string, data: unknown) =>
+        res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       let closed = false;
       request.raw.on('close', () => {
         closed = true;
@@ -150,9 +160,12 @@ export const resultsRoutes: FastifyPluginAsyncTypebox<ResultsRoutesOptions> = as
           send('progress', { status: job.status, progress: job.progress });
           last = snapshot;
           idle = 0;
-        } else if ((idle += pollMs) >= 15_000) {
-          res.write(': keep-alive\n\n'); // proxies close silent connections
-          idle = 0;
+        } else {
+          idle += pollMs;
+          if (idle >= 15_000) {
+            res.write(': keep-alive\n\n'); // proxies close silent connections
+            idle = 0;
+          }
         }
         if (FINAL.has(job.status)) {
           send('status', { status: job.status, error: job.error });

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { assertError, call, registerAndLogin, uniqueName } from '../../helpers/http.js';
-import { createTestDatabase, DB_KINDS, startServer, type TestDatabase, type TestServer } from '../../helpers/server.js';
+import {
+  createTestDatabase,
+  DB_KINDS,
+  startServer,
+  type TestDatabase,
+  type TestServer,
+} from '../../helpers/server.js';
 
 for (const kind of DB_KINDS) {
   describe(`auth API (${kind})`, () => {
@@ -21,13 +27,17 @@ for (const kind of DB_KINDS) {
 
     it('registers, logs in, answers me', async () => {
       const username = uniqueName('alice');
-      const reg = await call(base, 'POST', '/v1/auth/register', { json: { username, password: 'password123' } });
+      const reg = await call(base, 'POST', '/v1/auth/register', {
+        json: { username, password: 'password123' },
+      });
       assert.equal(reg.status, 201);
       assert.equal(reg.body.user.username, username);
       assert.match(reg.body.user.id, /^[0-9a-f-]{36}$/);
       assert.ok(!Number.isNaN(Date.parse(reg.body.user.createdAt)));
       assert.equal(reg.body.user.password_hash, undefined);
-      const login = await call(base, 'POST', '/v1/auth/login', { json: { username, password: 'password123' } });
+      const login = await call(base, 'POST', '/v1/auth/login', {
+        json: { username, password: 'password123' },
+      });
       assert.equal(login.status, 200);
       assert.equal(login.body.tokenType, 'Bearer');
       assert.equal(login.body.expiresIn, 900);
@@ -46,14 +56,24 @@ for (const kind of DB_KINDS) {
 
     it('rejects a taken username with 409', async () => {
       const username = uniqueName();
-      assert.equal((await call(base, 'POST', '/v1/auth/register', { json: { username, password: 'password123' } })).status, 201);
-      assertError(await call(base, 'POST', '/v1/auth/register', { json: { username, password: 'otherpass123' } }), 409, 'USERNAME_TAKEN');
+      assert.equal(
+        (await call(base, 'POST', '/v1/auth/register', { json: { username, password: 'password123' } }))
+          .status,
+        201,
+      );
+      assertError(
+        await call(base, 'POST', '/v1/auth/register', { json: { username, password: 'otherpass123' } }),
+        409,
+        'USERNAME_TAKEN',
+      );
     });
 
     it('lets exactly one of concurrent registrations of a name win', async () => {
       const username = uniqueName('race');
       const results = await Promise.all(
-        Array.from({ length: 8 }, () => call(base, 'POST', '/v1/auth/register', { json: { username, password: 'password123' } })),
+        Array.from({ length: 8 }, () =>
+          call(base, 'POST', '/v1/auth/register', { json: { username, password: 'password123' } }),
+        ),
       );
       const statuses = results.map((r) => r.status).sort();
       assert.equal(statuses.filter((s) => s === 201).length, 1, `statuses: ${statuses}`);
@@ -62,16 +82,70 @@ for (const kind of DB_KINDS) {
 
     describe('bad registration input', () => {
       const cases: [string, unknown, string, number, string][] = [
-        ['missing username', { password: 'password123' }, 'body/username is required.', 400, 'VALIDATION_ERROR'],
+        [
+          'missing username',
+          { password: 'password123' },
+          'body/username is required.',
+          400,
+          'VALIDATION_ERROR',
+        ],
         ['missing password', { username: 'someone' }, 'body/password is required.', 400, 'VALIDATION_ERROR'],
-        ['username a number', { username: 12345, password: 'password123' }, 'body/username must be a string.', 400, 'VALIDATION_ERROR'],
-        ['password an object', { username: 'someone', password: { a: 1 } }, 'body/password must be a string.', 400, 'VALIDATION_ERROR'],
-        ['unknown field', { username: 'someone', password: 'password123', admin: true }, 'body has an unknown property "admin".', 400, 'VALIDATION_ERROR'],
-        ['short password', { username: 'someone', password: 'short' }, 'body/password must be at least 8 characters long.', 400, 'VALIDATION_ERROR'],
-        ['short username', { username: 'ab', password: 'password123' }, 'body/username must be at least 3 characters long.', 400, 'VALIDATION_ERROR'],
-        ['10 kB username', { username: 'a'.repeat(10_000), password: 'password123' }, 'body/username must be at most 64 characters long.', 400, 'VALIDATION_ERROR'],
-        ['control characters', { username: 'bad\u0000name\u0007', password: 'password123' }, 'body/username contains characters that are not allowed.', 400, 'VALIDATION_ERROR'],
-        ['SQL-like username', { username: "x'; drop table users; --", password: 'password123' }, 'body/username contains characters that are not allowed.', 400, 'VALIDATION_ERROR'],
+        [
+          'username a number',
+          { username: 12345, password: 'password123' },
+          'body/username must be a string.',
+          400,
+          'VALIDATION_ERROR',
+        ],
+        [
+          'password an object',
+          { username: 'someone', password: { a: 1 } },
+          'body/password must be a string.',
+          400,
+          'VALIDATION_ERROR',
+        ],
+        [
+          'unknown field',
+          { username: 'someone', password: 'password123', admin: true },
+          'body has an unknown property "admin".',
+          400,
+          'VALIDATION_ERROR',
+        ],
+        [
+          'short password',
+          { username: 'someone', password: 'short' },
+          'body/password must be at least 8 characters long.',
+          400,
+          'VALIDATION_ERROR',
+        ],
+        [
+          'short username',
+          { username: 'ab', password: 'password123' },
+          'body/username must be at least 3 characters long.',
+          400,
+          'VALIDATION_ERROR',
+        ],
+        [
+          '10 kB username',
+          { username: 'a'.repeat(10_000), password: 'password123' },
+          'body/username must be at most 64 characters long.',
+          400,
+          'VALIDATION_ERROR',
+        ],
+        [
+          'control characters',
+          { username: 'bad\u0000name\u0007', password: 'password123' },
+          'body/username contains characters that are not allowed.',
+          400,
+          'VALIDATION_ERROR',
+        ],
+        [
+          'SQL-like username',
+          { username: "x'; drop table users; --", password: 'password123' },
+          'body/username contains characters that are not allowed.',
+          400,
+          'VALIDATION_ERROR',
+        ],
         ['array body', [1, 2], 'body must be an object.', 400, 'VALIDATION_ERROR'],
       ];
       for (const [name, json, message, status, code] of cases) {
@@ -82,7 +156,11 @@ for (const kind of DB_KINDS) {
         });
       }
       it('invalid JSON', async () => {
-        assertError(await call(base, 'POST', '/v1/auth/register', { json: '{"username": "x",' }), 400, 'INVALID_JSON');
+        assertError(
+          await call(base, 'POST', '/v1/auth/register', { json: '{"username": "x",' }),
+          400,
+          'INVALID_JSON',
+        );
       });
       it('oversized JSON body → 413', async () => {
         const res = await call(base, 'POST', '/v1/auth/register', {
@@ -105,22 +183,38 @@ for (const kind of DB_KINDS) {
     it('stores SQL-like and unicode passwords verbatim (they work for login)', async () => {
       const username = uniqueName('sql');
       const password = "'; drop table users; -- \u0000\u202e ünïcødé";
-      assert.equal((await call(base, 'POST', '/v1/auth/register', { json: { username, password } })).status, 201);
-      assert.equal((await call(base, 'POST', '/v1/auth/login', { json: { username, password } })).status, 200);
-      assertError(await call(base, 'POST', '/v1/auth/login', { json: { username, password: password.slice(0, -1) } }), 401, 'INVALID_CREDENTIALS');
+      assert.equal(
+        (await call(base, 'POST', '/v1/auth/register', { json: { username, password } })).status,
+        201,
+      );
+      assert.equal(
+        (await call(base, 'POST', '/v1/auth/login', { json: { username, password } })).status,
+        200,
+      );
+      assertError(
+        await call(base, 'POST', '/v1/auth/login', { json: { username, password: password.slice(0, -1) } }),
+        401,
+        'INVALID_CREDENTIALS',
+      );
     });
 
     it('accepts every allowed username character and returns it verbatim', async () => {
       const username = `A.b-c_${Date.now().toString(36)}`;
-      const reg = await call(base, 'POST', '/v1/auth/register', { json: { username, password: 'password123' } });
+      const reg = await call(base, 'POST', '/v1/auth/register', {
+        json: { username, password: 'password123' },
+      });
       assert.equal(reg.status, 201);
       assert.equal(reg.body.user.username, username);
     });
 
     it('answers unknown user and wrong password alike', async () => {
       const { username } = await registerAndLogin(base);
-      const wrong = await call(base, 'POST', '/v1/auth/login', { json: { username, password: 'not the password' } });
-      const unknown = await call(base, 'POST', '/v1/auth/login', { json: { username: uniqueName('ghost'), password: 'not the password' } });
+      const wrong = await call(base, 'POST', '/v1/auth/login', {
+        json: { username, password: 'not the password' },
+      });
+      const unknown = await call(base, 'POST', '/v1/auth/login', {
+        json: { username: uniqueName('ghost'), password: 'not the password' },
+      });
       assertError(wrong, 401, 'INVALID_CREDENTIALS');
       assertError(unknown, 401, 'INVALID_CREDENTIALS');
       assert.equal(wrong.body.error.message, unknown.body.error.message);
@@ -132,18 +226,38 @@ for (const kind of DB_KINDS) {
       assert.equal(r1.status, 200);
       assert.notEqual(r1.body.refreshToken, s.refreshToken);
       assert.equal((await call(base, 'GET', '/v1/auth/me', { token: r1.body.accessToken })).status, 200);
-      const r2 = await call(base, 'POST', '/v1/auth/refresh', { json: { refreshToken: r1.body.refreshToken } });
+      const r2 = await call(base, 'POST', '/v1/auth/refresh', {
+        json: { refreshToken: r1.body.refreshToken },
+      });
       assert.equal(r2.status, 200);
       // reuse of the first (rotated) token: 401, and the live one (r2) dies with the family
-      assertError(await call(base, 'POST', '/v1/auth/refresh', { json: { refreshToken: s.refreshToken } }), 401, 'INVALID_REFRESH_TOKEN');
-      assertError(await call(base, 'POST', '/v1/auth/refresh', { json: { refreshToken: r2.body.refreshToken } }), 401, 'INVALID_REFRESH_TOKEN');
+      assertError(
+        await call(base, 'POST', '/v1/auth/refresh', { json: { refreshToken: s.refreshToken } }),
+        401,
+        'INVALID_REFRESH_TOKEN',
+      );
+      assertError(
+        await call(base, 'POST', '/v1/auth/refresh', { json: { refreshToken: r2.body.refreshToken } }),
+        401,
+        'INVALID_REFRESH_TOKEN',
+      );
       // another login is another family and still works
-      const again = await call(base, 'POST', '/v1/auth/login', { json: { username: s.username, password: s.password } });
-      assert.equal((await call(base, 'POST', '/v1/auth/refresh', { json: { refreshToken: again.body.refreshToken } })).status, 200);
+      const again = await call(base, 'POST', '/v1/auth/login', {
+        json: { username: s.username, password: s.password },
+      });
+      assert.equal(
+        (await call(base, 'POST', '/v1/auth/refresh', { json: { refreshToken: again.body.refreshToken } }))
+          .status,
+        200,
+      );
     });
 
     it('rejects an unknown refresh token', async () => {
-      assertError(await call(base, 'POST', '/v1/auth/refresh', { json: { refreshToken: 'nope' } }), 401, 'INVALID_REFRESH_TOKEN');
+      assertError(
+        await call(base, 'POST', '/v1/auth/refresh', { json: { refreshToken: 'nope' } }),
+        401,
+        'INVALID_REFRESH_TOKEN',
+      );
       assertError(await call(base, 'POST', '/v1/auth/refresh', { json: {} }), 400, 'VALIDATION_ERROR');
     });
 
@@ -152,7 +266,11 @@ for (const kind of DB_KINDS) {
       const out = await call(base, 'POST', '/v1/auth/logout', { json: { refreshToken: s.refreshToken } });
       assert.equal(out.status, 204);
       assert.ok(out.headers.get('x-request-id'));
-      assertError(await call(base, 'POST', '/v1/auth/refresh', { json: { refreshToken: s.refreshToken } }), 401, 'INVALID_REFRESH_TOKEN');
+      assertError(
+        await call(base, 'POST', '/v1/auth/refresh', { json: { refreshToken: s.refreshToken } }),
+        401,
+        'INVALID_REFRESH_TOKEN',
+      );
     });
 
     describe('bad access tokens → 401', () => {
@@ -165,12 +283,25 @@ for (const kind of DB_KINDS) {
         assertError(await call(base, 'GET', '/v1/auth/me'), 401, 'UNAUTHORIZED');
       });
       it('not a bearer header', async () => {
-        assertError(await call(base, 'GET', '/v1/auth/me', { headers: { authorization: `Basic ${s.accessToken}` } }), 401);
+        assertError(
+          await call(base, 'GET', '/v1/auth/me', { headers: { authorization: `Basic ${s.accessToken}` } }),
+          401,
+        );
       });
       it('tampered payload', async () => {
         const [h, , sig] = s.accessToken.split('.');
-        const payload = b64({ sub: '00000000-0000-0000-0000-000000000000', username: 'admin', iss: 'web-detector', iat: 1, exp: 4102444800 });
-        assertError(await call(base, 'GET', '/v1/auth/me', { token: `${h}.${payload}.${sig}` }), 401, 'INVALID_TOKEN');
+        const payload = b64({
+          sub: '00000000-0000-0000-0000-000000000000',
+          username: 'admin',
+          iss: 'web-detector',
+          iat: 1,
+          exp: 4102444800,
+        });
+        assertError(
+          await call(base, 'GET', '/v1/auth/me', { token: `${h}.${payload}.${sig}` }),
+          401,
+          'INVALID_TOKEN',
+        );
       });
       it('tampered signature', async () => {
         const t = s.accessToken.slice(0, -3) + (s.accessToken.endsWith('AAA') ? 'BBB' : 'AAA');
@@ -178,7 +309,11 @@ for (const kind of DB_KINDS) {
       });
       it('alg none', async () => {
         const [, p] = s.accessToken.split('.');
-        assertError(await call(base, 'GET', '/v1/auth/me', { token: `${b64({ alg: 'none', typ: 'at+jwt' })}.${p}.` }), 401, 'INVALID_TOKEN');
+        assertError(
+          await call(base, 'GET', '/v1/auth/me', { token: `${b64({ alg: 'none', typ: 'at+jwt' })}.${p}.` }),
+          401,
+          'INVALID_TOKEN',
+        );
       });
       it('expired', async () => {
         const key = new TextEncoder().encode(srv.config.jwtSecret);
@@ -215,13 +350,22 @@ for (const kind of DB_KINDS) {
         const { username, password } = await registerAndLogin(limited.url);
         // registerAndLogin used 1 attempt
         for (let i = 0; i < 2; i++) {
-          assert.equal((await call(limited.url, 'POST', '/v1/auth/login', { json: { username, password: 'wrong password' } })).status, 401);
+          assert.equal(
+            (
+              await call(limited.url, 'POST', '/v1/auth/login', {
+                json: { username, password: 'wrong password' },
+              })
+            ).status,
+            401,
+          );
         }
         const res = await call(limited.url, 'POST', '/v1/auth/login', { json: { username, password } });
         assertError(res, 429, 'RATE_LIMITED');
         assert.ok(res.headers.get('retry-after'));
         // another username from the same address is not limited
-        const other = await call(limited.url, 'POST', '/v1/auth/login', { json: { username: uniqueName(), password: 'x' } });
+        const other = await call(limited.url, 'POST', '/v1/auth/login', {
+          json: { username: uniqueName(), password: 'x' },
+        });
         assertError(other, 401, 'INVALID_CREDENTIALS');
       } finally {
         await limited.close();
@@ -231,7 +375,9 @@ for (const kind of DB_KINDS) {
     it('refuses registration when disabled → 403', async () => {
       const closed = await startServer(tdb, { REGISTRATION_ENABLED: 'false' });
       try {
-        const res = await call(closed.url, 'POST', '/v1/auth/register', { json: { username: uniqueName(), password: 'password123' } });
+        const res = await call(closed.url, 'POST', '/v1/auth/register', {
+          json: { username: uniqueName(), password: 'password123' },
+        });
         assertError(res, 403, 'REGISTRATION_DISABLED');
       } finally {
         await closed.close();

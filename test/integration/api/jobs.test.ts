@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { assertError, call, registerAndLogin, upload } from '../../helpers/http.js';
 import { faststartVideo, pngImage, smallVideo, truncatedCopy } from '../../helpers/media.js';
-import { createTestDatabase, DB_KINDS, startServer, type TestDatabase, type TestServer } from '../../helpers/server.js';
+import {
+  createTestDatabase,
+  DB_KINDS,
+  startServer,
+  type TestDatabase,
+  type TestServer,
+} from '../../helpers/server.js';
 
 /** Every file under DATA_DIR/storage (videos/ and tmp/). */
 function storedFiles(root: string): string[] {
@@ -61,7 +67,7 @@ for (const kind of DB_KINDS) {
       const list = await call(base, 'GET', '/v1/jobs?limit=100', { token: alice.accessToken });
       assert.equal(list.body.jobs.length, jobsBefore, 'no job row left');
       const videos = storedFiles(join(srv.storage.root, 'videos'));
-      assert.equal(videos.length, (await countAllJobs()), 'one video per job row');
+      assert.equal(videos.length, await countAllJobs(), 'one video per job row');
       assert.equal((await call(base, 'GET', '/healthz')).status, 200, 'server still answers');
     }
     async function countAllJobs() {
@@ -69,11 +75,17 @@ for (const kind of DB_KINDS) {
       return Object.values(c).reduce((a, b) => a + b, 0);
     }
     async function aliceJobCount() {
-      return (await call(base, 'GET', '/v1/jobs?limit=100', { token: alice.accessToken })).body.jobs.length as number;
+      return (await call(base, 'GET', '/v1/jobs?limit=100', { token: alice.accessToken })).body.jobs
+        .length as number;
     }
 
     it('creates a job: 202, Location, Job JSON, file stored, pipeline told', async () => {
-      const res = await upload(base, alice.accessToken, video, { fps: '2', minScore: '0.5', labels: 'person, car', model: 'centernet' });
+      const res = await upload(base, alice.accessToken, video, {
+        fps: '2',
+        minScore: '0.5',
+        labels: 'person, car',
+        model: 'centernet',
+      });
       assert.equal(res.status, 202, res.text);
       const job = res.body.job;
       assert.equal(res.headers.get('location'), `/v1/jobs/${job.id}`);
@@ -84,9 +96,25 @@ for (const kind of DB_KINDS) {
       assert.equal(job.video.probe.video.width, 320);
       assert.equal(job.video.probe.video.height, 240);
       assert.ok(Math.abs(job.video.probe.durationSec - 2) < 0.2);
-      assert.deepEqual(job.options, { fps: 2, minScore: 0.5, labels: ['person', 'car'], model: 'centernet', callbackUrl: null });
-      assert.deepEqual(job.progress, { chunksDone: 0, chunksTotal: 0, framesDone: 0, framesTotal: 0, percent: 0 });
-      assert.deepEqual(job.links, { self: `/v1/jobs/${job.id}`, detections: `/v1/jobs/${job.id}/detections`, events: `/v1/jobs/${job.id}/events` });
+      assert.deepEqual(job.options, {
+        fps: 2,
+        minScore: 0.5,
+        labels: ['person', 'car'],
+        model: 'centernet',
+        callbackUrl: null,
+      });
+      assert.deepEqual(job.progress, {
+        chunksDone: 0,
+        chunksTotal: 0,
+        framesDone: 0,
+        framesTotal: 0,
+        percent: 0,
+      });
+      assert.deepEqual(job.links, {
+        self: `/v1/jobs/${job.id}`,
+        detections: `/v1/jobs/${job.id}/detections`,
+        events: `/v1/jobs/${job.id}/events`,
+      });
       assert.equal(job.error, null);
       assert.equal(job.summary, null);
       assert.equal(job.startedAt, null);
@@ -99,13 +127,31 @@ for (const kind of DB_KINDS) {
     });
 
     it('accepts option fields before the file, repeated labels, defaults', async () => {
-      const res = await upload(base, alice.accessToken, video, { labels: ['dog', 'cat,dog'] }, { fieldsFirst: true });
+      const res = await upload(
+        base,
+        alice.accessToken,
+        video,
+        { labels: ['dog', 'cat,dog'] },
+        { fieldsFirst: true },
+      );
       assert.equal(res.status, 202, res.text);
-      assert.deepEqual(res.body.job.options, { fps: null, minScore: 0.25, labels: ['dog', 'cat'], model: 'centernet', callbackUrl: null });
+      assert.deepEqual(res.body.job.options, {
+        fps: null,
+        minScore: 0.25,
+        labels: ['dog', 'cat'],
+        model: 'centernet',
+        callbackUrl: null,
+      });
     });
 
     it('stores a hostile filename sanitised and keeps the file under storage', async () => {
-      const res = await upload(base, alice.accessToken, video, {}, { filename: '../../etc/pass\u0000wd\u0007.mp4' });
+      const res = await upload(
+        base,
+        alice.accessToken,
+        video,
+        {},
+        { filename: '../../etc/pass\u0000wd\u0007.mp4' },
+      );
       assert.equal(res.status, 202, res.text);
       assert.equal(res.body.job.video.originalName, 'passwd.mp4');
       assert.ok(await srv.storage.stat(`videos/${res.body.job.id}`));
@@ -120,21 +166,61 @@ for (const kind of DB_KINDS) {
     });
 
     describe('rejected uploads leave nothing behind', () => {
-      const bad: [string, () => Promise<{ file: string | Blob | null; fields?: Record<string, string | string[]>; filename?: string; fieldName?: string }>, number, string][] = [
+      const bad: [
+        string,
+        () => Promise<{
+          file: string | Blob | null;
+          fields?: Record<string, string | string[]>;
+          filename?: string;
+          fieldName?: string;
+        }>,
+        number,
+        string,
+      ][] = [
         ['empty file', async () => ({ file: new Blob([]) }), 400, 'EMPTY_UPLOAD'],
         ['no file at all', async () => ({ file: null, fields: { fps: '1' } }), 400, 'EMPTY_UPLOAD'],
-        ['a text file named .mp4', async () => ({ file: new Blob(['hello, this is not a video\n'.repeat(100)]) }), 415, 'NOT_A_VIDEO'],
+        [
+          'a text file named .mp4',
+          async () => ({ file: new Blob(['hello, this is not a video\n'.repeat(100)]) }),
+          415,
+          'NOT_A_VIDEO',
+        ],
         ['a PNG', async () => ({ file: await pngImage(), filename: 'image.mp4' }), 415, 'NOT_A_VIDEO'],
-        ['a truncated MP4 (moov at the end is cut off)', async () => ({ file: truncatedCopy(await smallVideo(2), 'half.mp4') }), 415, 'NOT_A_VIDEO'],
-        ['a file over MAX_UPLOAD_BYTES', async () => ({ file: new Blob([new Uint8Array(1536 * 1024).fill(7)]) }), 413, 'UPLOAD_TOO_LARGE'],
-        ['a video longer than MAX_VIDEO_SECONDS', async () => ({ file: await smallVideo(7) }), 422, 'VIDEO_TOO_LONG'],
+        [
+          'a truncated MP4 (moov at the end is cut off)',
+          async () => ({ file: truncatedCopy(await smallVideo(2), 'half.mp4') }),
+          415,
+          'NOT_A_VIDEO',
+        ],
+        [
+          'a file over MAX_UPLOAD_BYTES',
+          async () => ({ file: new Blob([new Uint8Array(1536 * 1024).fill(7)]) }),
+          413,
+          'UPLOAD_TOO_LARGE',
+        ],
+        [
+          'a video longer than MAX_VIDEO_SECONDS',
+          async () => ({ file: await smallVideo(7) }),
+          422,
+          'VIDEO_TOO_LONG',
+        ],
         ['fps not a number', async () => ({ file: video, fields: { fps: 'fast' } }), 400, 'INVALID_OPTION'],
         ['fps 0', async () => ({ file: video, fields: { fps: '0' } }), 400, 'INVALID_OPTION'],
         ['fps 121', async () => ({ file: video, fields: { fps: '121' } }), 400, 'INVALID_OPTION'],
         ['minScore 1.5', async () => ({ file: video, fields: { minScore: '1.5' } }), 400, 'INVALID_OPTION'],
         ['unknown model', async () => ({ file: video, fields: { model: 'nope' } }), 400, 'INVALID_OPTION'],
-        ['callbackUrl ftp', async () => ({ file: video, fields: { callbackUrl: 'ftp://example.com/x' } }), 400, 'INVALID_OPTION'],
-        ['callbackUrl to localhost', async () => ({ file: video, fields: { callbackUrl: 'http://127.0.0.1:9/x' } }), 400, 'INVALID_OPTION'],
+        [
+          'callbackUrl ftp',
+          async () => ({ file: video, fields: { callbackUrl: 'ftp://example.com/x' } }),
+          400,
+          'INVALID_OPTION',
+        ],
+        [
+          'callbackUrl to localhost',
+          async () => ({ file: video, fields: { callbackUrl: 'http://127.0.0.1:9/x' } }),
+          400,
+          'INVALID_OPTION',
+        ],
         ['unknown field', async () => ({ file: video, fields: { color: 'red' } }), 400, 'INVALID_OPTION'],
         ['fps twice', async () => ({ file: video, fields: { fps: ['1', '2'] } }), 400, 'INVALID_OPTION'],
         ['file in another field', async () => ({ file: video, fieldName: 'movie' }), 400, 'INVALID_OPTION'],
@@ -143,7 +229,10 @@ for (const kind of DB_KINDS) {
         it(`${name} → ${status} ${code}`, async () => {
           const before = await aliceJobCount();
           const b = await make();
-          const res = await upload(base, alice.accessToken, b.file, b.fields, { filename: b.filename, fieldName: b.fieldName });
+          const res = await upload(base, alice.accessToken, b.file, b.fields, {
+            filename: b.filename,
+            fieldName: b.fieldName,
+          });
           assertError(res, status, code);
           await assertNothingLeft(before);
         });
@@ -153,14 +242,17 @@ for (const kind of DB_KINDS) {
         assert.match(res.body.error.message, /minScore/);
       });
       it('not multipart → 415', async () => {
-        assertError(await call(base, 'POST', '/v1/jobs', { token: alice.accessToken, json: { video: 'x' } }), 415);
+        assertError(
+          await call(base, 'POST', '/v1/jobs', { token: alice.accessToken, json: { video: 'x' } }),
+          415,
+        );
       });
       it('without a token → 401', async () => {
         assertError(await upload(base, '', video), 401);
       });
     });
 
-    it('a truncated MP4 with moov first: ffprobe accepts it (decode errors are the pipeline\'s to report)', async () => {
+    it("a truncated MP4 with moov first: ffprobe accepts it (decode errors are the pipeline's to report)", async () => {
       const half = truncatedCopy(await faststartVideo(2), 'half-faststart.mp4');
       const res = await upload(base, alice.accessToken, half);
       // ffprobe reads the header of a faststart MP4 and reports the full duration even though
@@ -191,10 +283,26 @@ for (const kind of DB_KINDS) {
       } while (cursor && pages < 10);
       assert.deepEqual(seen, [...ids].reverse());
       assert.equal(pages, 3);
-      assertError(await call(base, 'GET', '/v1/jobs?cursor=garbage', { token: s.accessToken }), 400, 'INVALID_CURSOR');
-      assertError(await call(base, 'GET', '/v1/jobs?limit=0', { token: s.accessToken }), 400, 'VALIDATION_ERROR');
-      assertError(await call(base, 'GET', '/v1/jobs?limit=abc', { token: s.accessToken }), 400, 'VALIDATION_ERROR');
-      assertError(await call(base, 'GET', '/v1/jobs?foo=1', { token: s.accessToken }), 400, 'VALIDATION_ERROR');
+      assertError(
+        await call(base, 'GET', '/v1/jobs?cursor=garbage', { token: s.accessToken }),
+        400,
+        'INVALID_CURSOR',
+      );
+      assertError(
+        await call(base, 'GET', '/v1/jobs?limit=0', { token: s.accessToken }),
+        400,
+        'VALIDATION_ERROR',
+      );
+      assertError(
+        await call(base, 'GET', '/v1/jobs?limit=abc', { token: s.accessToken }),
+        400,
+        'VALIDATION_ERROR',
+      );
+      assertError(
+        await call(base, 'GET', '/v1/jobs?foo=1', { token: s.accessToken }),
+        400,
+        'VALIDATION_ERROR',
+      );
       // bob sees none of them
       const bobs = await call(base, 'GET', '/v1/jobs?limit=100', { token: bob.accessToken });
       assert.ok(bobs.body.jobs.every((j: { id: string }) => !ids.includes(j.id)));
@@ -203,10 +311,26 @@ for (const kind of DB_KINDS) {
     it("another user's job is a 404", async () => {
       const r = await upload(base, alice.accessToken, video);
       const id = r.body.job.id;
-      assertError(await call(base, 'GET', `/v1/jobs/${id}`, { token: bob.accessToken }), 404, 'JOB_NOT_FOUND');
-      assertError(await call(base, 'DELETE', `/v1/jobs/${id}`, { token: bob.accessToken }), 404, 'JOB_NOT_FOUND');
-      assertError(await call(base, 'POST', `/v1/jobs/${id}/cancel`, { token: bob.accessToken }), 404, 'JOB_NOT_FOUND');
-      assertError(await call(base, 'GET', '/v1/jobs/not-a-uuid', { token: alice.accessToken }), 404, 'JOB_NOT_FOUND');
+      assertError(
+        await call(base, 'GET', `/v1/jobs/${id}`, { token: bob.accessToken }),
+        404,
+        'JOB_NOT_FOUND',
+      );
+      assertError(
+        await call(base, 'DELETE', `/v1/jobs/${id}`, { token: bob.accessToken }),
+        404,
+        'JOB_NOT_FOUND',
+      );
+      assertError(
+        await call(base, 'POST', `/v1/jobs/${id}/cancel`, { token: bob.accessToken }),
+        404,
+        'JOB_NOT_FOUND',
+      );
+      assertError(
+        await call(base, 'GET', '/v1/jobs/not-a-uuid', { token: alice.accessToken }),
+        404,
+        'JOB_NOT_FOUND',
+      );
       assert.equal((await call(base, 'GET', `/v1/jobs/${id}`, { token: alice.accessToken })).status, 200);
     });
 
@@ -218,10 +342,21 @@ for (const kind of DB_KINDS) {
       assert.equal(c.body.job.status, 'canceled');
       assert.ok(c.body.job.finishedAt);
       assert.ok(canceled.includes(id));
-      assert.equal((await call(base, 'POST', `/v1/jobs/${id}/cancel`, { token: alice.accessToken })).status, 200);
+      assert.equal(
+        (await call(base, 'POST', `/v1/jobs/${id}/cancel`, { token: alice.accessToken })).status,
+        200,
+      );
       const r2 = await upload(base, alice.accessToken, video);
-      await tdb.handle.db.updateTable('jobs').set({ status: 'completed' }).where('id', '=', r2.body.job.id).execute();
-      assertError(await call(base, 'POST', `/v1/jobs/${r2.body.job.id}/cancel`, { token: alice.accessToken }), 409, 'JOB_FINISHED');
+      await tdb.handle.db
+        .updateTable('jobs')
+        .set({ status: 'completed' })
+        .where('id', '=', r2.body.job.id)
+        .execute();
+      assertError(
+        await call(base, 'POST', `/v1/jobs/${r2.body.job.id}/cancel`, { token: alice.accessToken }),
+        409,
+        'JOB_FINISHED',
+      );
     });
 
     it('deletes a job: rows, frames and the video go', async () => {
@@ -235,7 +370,11 @@ for (const kind of DB_KINDS) {
       const d = await call(base, 'DELETE', `/v1/jobs/${id}`, { token: alice.accessToken });
       assert.equal(d.status, 204);
       assert.equal(await srv.storage.stat(`videos/${id}`), null);
-      assertError(await call(base, 'GET', `/v1/jobs/${id}`, { token: alice.accessToken }), 404, 'JOB_NOT_FOUND');
+      assertError(
+        await call(base, 'GET', `/v1/jobs/${id}`, { token: alice.accessToken }),
+        404,
+        'JOB_NOT_FOUND',
+      );
       const frames = await tdb.handle.db.selectFrom('frames').selectAll().where('job_id', '=', id).execute();
       assert.equal(frames.length, 0);
       assert.ok(canceled.includes(id));

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { assertError, call, registerAndLogin, upload } from '../../helpers/http.js';
 import { smallVideo } from '../../helpers/media.js';
-import { createTestDatabase, DB_KINDS, startServer, type TestDatabase, type TestServer } from '../../helpers/server.js';
+import {
+  createTestDatabase,
+  DB_KINDS,
+  startServer,
+  type TestDatabase,
+  type TestServer,
+} from '../../helpers/server.js';
 
 for (const kind of DB_KINDS) {
   describe(`ops endpoints (${kind})`, () => {
@@ -11,11 +17,15 @@ for (const kind of DB_KINDS) {
     let queueUp = true;
     before(async () => {
       tdb = await createTestDatabase(kind);
-      srv = await startServer(tdb, {}, {
-        queuePing: async () => {
-          if (!queueUp) throw new Error('queue down');
+      srv = await startServer(
+        tdb,
+        {},
+        {
+          queuePing: async () => {
+            if (!queueUp) throw new Error('queue down');
+          },
         },
-      });
+      );
     });
     after(async () => {
       await srv?.close();
@@ -48,8 +58,14 @@ for (const kind of DB_KINDS) {
       const m = await call(srv.url, 'GET', '/metrics');
       assert.equal(m.status, 200);
       assert.match(m.headers.get('content-type') ?? '', /text\/plain/);
-      assert.match(m.text, /http_request_duration_seconds_count\{method="GET",route="\/v1\/jobs",status="200"\} 1/);
-      assert.match(m.text, /http_request_duration_seconds_bucket\{le="0\.005",method="POST",route="\/v1\/auth\/login",status="200"\}|http_request_duration_seconds_bucket\{.*route="\/v1\/auth\/login"/);
+      assert.match(
+        m.text,
+        /http_request_duration_seconds_count\{method="GET",route="\/v1\/jobs",status="200"\} 1/,
+      );
+      assert.match(
+        m.text,
+        /http_request_duration_seconds_bucket\{le="0\.005",method="POST",route="\/v1\/auth\/login",status="200"\}|http_request_duration_seconds_bucket\{.*route="\/v1\/auth\/login"/,
+      );
       assert.match(m.text, /^jobs\{status="queued"\} 1$/m);
       assert.match(m.text, /^jobs\{status="failed"\} 0$/m);
     });
@@ -59,7 +75,11 @@ for (const kind of DB_KINDS) {
       assert.equal(r.status, 200);
       const doc = r.body;
       assert.equal(doc.openapi, '3.1.0');
-      assert.deepEqual(doc.components.securitySchemes.bearerAuth, { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+      assert.deepEqual(doc.components.securitySchemes.bearerAuth, {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+      });
       const expected: [string, string][] = [
         ['/v1/auth/register', 'post'],
         ['/v1/auth/login', 'post'],
@@ -79,8 +99,13 @@ for (const kind of DB_KINDS) {
         assert.ok(op, `${method} ${path} documented`);
         assert.ok(op.responses && Object.keys(op.responses).length > 0, `${method} ${path} has responses`);
       }
-      assert.ok(doc.paths['/v1/auth/register'].post.requestBody.content['application/json'].schema.properties.username);
-      assert.ok(doc.paths['/v1/jobs'].post.requestBody.content['multipart/form-data'].schema.properties.video);
+      assert.ok(
+        doc.paths['/v1/auth/register'].post.requestBody.content['application/json'].schema.properties
+          .username,
+      );
+      assert.ok(
+        doc.paths['/v1/jobs'].post.requestBody.content['multipart/form-data'].schema.properties.video,
+      );
       assert.deepEqual(doc.paths['/v1/jobs/{id}'].get.security, [{ bearerAuth: [] }]);
       assert.ok(doc.components.schemas.Job);
       assert.ok(doc.components.schemas.ErrorBody);

@@ -5,7 +5,7 @@ import { chunkSample, planChunks, sampleFrames } from '../../../src/media/chunks
 import { buildChunkDecodeArgs, chunkDecodeArgs, chunkOutputFrames } from '../../../src/media/decode-args.js';
 import { decodeChunkFrames } from '../../../src/media/frames.js';
 import { displaySize } from '../../../src/media/orientation.js';
-import { scanVideoFrames, type FrameScan } from '../../../src/media/packets.js';
+import { type FrameScan, scanVideoFrames } from '../../../src/media/packets.js';
 import { probeVideo } from '../../../src/media/probe.js';
 import { bins, type Fixtures, frameTimes, fullDecodeHashes, makeFixtures, md5 } from './fixtures.js';
 
@@ -22,7 +22,8 @@ after(() => fx?.cleanup());
 
 async function decodeAll(args: string[], expected: number, frameBytes = FRAME): Promise<string[]> {
   const hashes: string[] = [];
-  for await (const f of decodeChunkFrames(bins.ffmpeg, args, frameBytes, { expectedFrames: expected })) hashes.push(md5(f));
+  for await (const f of decodeChunkFrames(bins.ffmpeg, args, frameBytes, { expectedFrames: expected }))
+    hashes.push(md5(f));
   return hashes;
 }
 
@@ -30,23 +31,33 @@ async function decodeAll(args: string[], expected: number, frameBytes = FRAME): 
 function framesDecoded(args: string[]): number {
   const a = args.map((x, i) => (args[i - 1] === '-loglevel' ? 'verbose' : x));
   const r = spawnSync(bins.ffmpeg, a, { maxBuffer: 256 * 1024 * 1024 });
-  const m = /Input stream #0:0 \(video\): \d+ packets read \(\d+ bytes\); (\d+) frames decoded/.exec(r.stderr.toString());
+  const m = /Input stream #0:0 \(video\): \d+ packets read \(\d+ bytes\); (\d+) frames decoded/.exec(
+    r.stderr.toString(),
+  );
   assert.ok(m, 'verbose summary not found');
   return Number(m[1]);
 }
 
-async function checkChunked(file: string, chunkSeconds: number, opts: { rotation?: number; slack?: number } = {}) {
+async function checkChunked(
+  file: string,
+  chunkSeconds: number,
+  opts: { rotation?: number; slack?: number } = {},
+) {
   const scan = await scanVideoFrames(bins.ffprobe, file);
   const full = fullDecodeHashes(file, FILTER, FRAME);
   assert.equal(scan.timestamps.length, full.length, 'scan frame count equals the full decode');
   // timestamps equal ffprobe's decoded best_effort_timestamp_time (absolute = first + relative)
   const times = frameTimes(file);
   assert.equal(times.length, scan.timestamps.length);
-  times.forEach((t, i) => assert.ok(Math.abs(scan.firstPtsSec + scan.timestamps[i] - t) < 2e-6, `frame ${i}: ${t}`));
+  for (const [i, t] of times.entries()) {
+    assert.ok(Math.abs(scan.firstPtsSec + scan.timestamps[i] - t) < 2e-6, `frame ${i}: ${t}`);
+  }
   const chunks = planChunks(scan, { chunkSeconds });
   assert.ok(chunks.length >= 3, `several chunks (${chunks.length})`);
   const got: string[] = [];
-  const gop = Math.max(...scan.keyframes.map((k, i) => (scan.keyframes[i + 1] ?? scan.timestamps.length) - k));
+  const gop = Math.max(
+    ...scan.keyframes.map((k, i) => (scan.keyframes[i + 1] ?? scan.timestamps.length) - k),
+  );
   for (const c of chunks) {
     const args = buildChunkDecodeArgs(scan, c, { file, filter: FILTER, rotation: opts.rotation });
     const hashes = await decodeAll(args, c.frameCount);
@@ -55,16 +66,25 @@ async function checkChunked(file: string, chunkSeconds: number, opts: { rotation
     // the time-based builder (for callers that stored only the chunk's times) gives the same frames
     const nextKf = scan.keyframes.find((k) => k > c.startFrame);
     const byTime = chunkDecodeArgs({
-      file, startSec: c.startSec, frameCount: c.frameCount, scaleFilter: FILTER, rotation: opts.rotation,
-      firstPtsSec: scan.firstPtsSec, nextKeyframeSec: nextKf === undefined ? null : scan.timestamps[nextKf],
+      file,
+      startSec: c.startSec,
+      frameCount: c.frameCount,
+      scaleFilter: FILTER,
+      rotation: opts.rotation,
+      firstPtsSec: scan.firstPtsSec,
+      nextKeyframeSec: nextKf === undefined ? null : scan.timestamps[nextKf],
     });
     assert.deepEqual(await decodeAll(byTime, c.frameCount), hashes, `chunk ${c.index} by time`);
     // no chunk decodes the GOP before it: decoded frames stay within the chunk plus decoder lookahead
     const decoded = framesDecoded(args);
-    assert.ok(decoded < c.frameCount + (opts.slack ?? Math.min(gop, 8)), `chunk ${c.index}: decoded ${decoded} for ${c.frameCount} frames`);
+    assert.ok(
+      decoded < c.frameCount + (opts.slack ?? Math.min(gop, 8)),
+      `chunk ${c.index}: decoded ${decoded} for ${c.frameCount} frames`,
+    );
   }
   assert.equal(got.length, full.length);
-  for (let i = 0; i < full.length; i++) assert.equal(got[i], full[i], `frame ${i} differs from the full decode`);
+  for (let i = 0; i < full.length; i++)
+    assert.equal(got[i], full[i], `frame ${i} differs from the full decode`);
   return { scan, chunks };
 }
 
@@ -96,7 +116,10 @@ describe('chunked decode equals one full decode', () => {
   });
   test('rotation: frames come out as displayed, like ffmpeg autorotate', async () => {
     const probe = await probeVideo(bins.ffprobe, fx.rotated);
-    assert.ok(probe.video.rotation === 90 || probe.video.rotation === 270, `rotation ${probe.video.rotation}`);
+    assert.ok(
+      probe.video.rotation === 90 || probe.video.rotation === 270,
+      `rotation ${probe.video.rotation}`,
+    );
     assert.deepEqual(displaySize(probe.video), { width: 120, height: 160 });
     // same pixels as the full decode that uses ffmpeg's own autorotate
     await checkChunked(fx.rotated, 1, { rotation: probe.video.rotation });
@@ -104,8 +127,20 @@ describe('chunked decode equals one full decode', () => {
     const keep = 'scale=iw:ih';
     const scan = await scanVideoFrames(bins.ffprobe, fx.rotated);
     const c = planChunks(scan, { chunkSeconds: 10 })[0];
-    const rot = await decodeAll(buildChunkDecodeArgs(scan, { ...c, frameCount: 1 }, { file: fx.rotated, filter: keep, rotation: probe.video.rotation }), 1, 120 * 160 * 3);
-    const plain = await decodeAll(buildChunkDecodeArgs(scan, { ...c, frameCount: 1 }, { file: fx.cfr, filter: keep }), 1, 120 * 160 * 3);
+    const rot = await decodeAll(
+      buildChunkDecodeArgs(
+        scan,
+        { ...c, frameCount: 1 },
+        { file: fx.rotated, filter: keep, rotation: probe.video.rotation },
+      ),
+      1,
+      120 * 160 * 3,
+    );
+    const plain = await decodeAll(
+      buildChunkDecodeArgs(scan, { ...c, frameCount: 1 }, { file: fx.cfr, filter: keep }),
+      1,
+      120 * 160 * 3,
+    );
     assert.notEqual(rot[0], plain[0]);
   });
 });
@@ -128,6 +163,9 @@ describe('sampling', () => {
       const args = buildChunkDecodeArgs(scan, c, { file, filter: FILTER, select });
       got.push(...(await decodeAll(args, chunkOutputFrames(c, select))));
     }
-    assert.deepEqual(got, sampled.map((i) => full[i]));
+    assert.deepEqual(
+      got,
+      sampled.map((i) => full[i]),
+    );
   });
 });

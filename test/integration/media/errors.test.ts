@@ -27,7 +27,8 @@ function isAlive(pid: number): boolean {
 
 async function drain(args: string[], expected: number, signal?: AbortSignal): Promise<number> {
   let n = 0;
-  for await (const _ of decodeChunkFrames(bins.ffmpeg, args, FRAME, { expectedFrames: expected, signal })) n++;
+  for await (const _ of decodeChunkFrames(bins.ffmpeg, args, FRAME, { expectedFrames: expected, signal }))
+    n++;
   return n;
 }
 
@@ -46,15 +47,22 @@ test('a truncated file gives a DecodeError with a readable sentence', async () =
   });
 });
 
-test('a corrupted file (no index) gives a DecodeError naming ffmpeg\'s reason', async () => {
+test("a corrupted file (no index) gives a DecodeError naming ffmpeg's reason", async () => {
   const bytes = readFileSync(fx.cfr);
   const bad = join(fx.dir, 'bad.mp4');
   writeFileSync(bad, bytes.subarray(0, Math.floor(bytes.length / 2))); // mp4 keeps its index (moov) at the end
   await assert.rejects(scanVideoFrames(bins.ffprobe, bad), ScanError);
-  const args = buildChunkDecodeArgs({ ticks: [0, 1], keyframes: [0], keyframeDts: [0], timeBase: [1, 25] }, { startFrame: 0, frameCount: 2 }, { file: bad, filter: FILTER });
+  const args = buildChunkDecodeArgs(
+    { ticks: [0, 1], keyframes: [0], keyframeDts: [0], timeBase: [1, 25] },
+    { startFrame: 0, frameCount: 2 },
+    { file: bad, filter: FILTER },
+  );
   await assert.rejects(drain(args, 2), (e: unknown) => {
     assert.ok(e instanceof DecodeError);
-    assert.match(e.message, /^Video decoding failed: ffmpeg failed with exit code 1 after 0 frames \(Invalid data found when processing input\)\.$/);
+    assert.match(
+      e.message,
+      /^Video decoding failed: ffmpeg failed with exit code 1 after 0 frames \(Invalid data found when processing input\)\.$/,
+    );
     assert.ok(!e.message.includes('\n'));
     return true;
   });

@@ -20,7 +20,15 @@ const src = (rate: number, seconds: number, size = '160x120') => [
   '-i',
   `testsrc2=size=${size}:rate=${rate}:duration=${seconds}`,
 ];
-const x264 = (extra: string[]) => ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', ...extra];
+const x264 = (extra: string[]) => [
+  '-c:v',
+  'libx264',
+  '-preset',
+  'ultrafast',
+  '-pix_fmt',
+  'yuv420p',
+  ...extra,
+];
 
 export interface Fixtures {
   dir: string;
@@ -50,8 +58,16 @@ export function makeFixtures(): Fixtures {
   ff([...src(25, 6), ...x264([...gop1s, '-bf', '0']), p('cfr.mp4')]);
   ff([...src(25, 6), ...x264([...gop1s, '-bf', '3', '-preset', 'medium']), p('bframes.mp4')]);
   ff(['-i', p('bframes.mp4'), '-c', 'copy', p('bframes.mkv')]);
-  ff([...src(25, 6), ...x264(['-preset', 'medium', '-g', '20', '-bf', '3', '-x264opts', 'open_gop=1']), p('opengop.mkv')]);
-  ff([...src(30, 2), ...x264(['-preset', 'medium', '-g', '3', '-keyint_min', '3', '-bf', '2']), p('dense.mp4')]);
+  ff([
+    ...src(25, 6),
+    ...x264(['-preset', 'medium', '-g', '20', '-bf', '3', '-x264opts', 'open_gop=1']),
+    p('opengop.mkv'),
+  ]);
+  ff([
+    ...src(30, 2),
+    ...x264(['-preset', 'medium', '-g', '3', '-keyint_min', '3', '-bf', '2']),
+    p('dense.mp4'),
+  ]);
   ff([
     ...src(10, 2),
     ...src(30, 2),
@@ -86,8 +102,22 @@ export const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
 /** One sequential decode of the whole file by ffmpeg (its own autorotate), hashed frame by frame. */
 export function fullDecodeHashes(file: string, filter: string, frameBytes: number): string[] {
   const out = run(bins.ffmpeg, [
-    '-nostdin', '-loglevel', 'error', '-i', file, '-map', '0:v:0', '-vf', filter,
-    '-vsync', 'passthrough', '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1',
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-i',
+    file,
+    '-map',
+    '0:v:0',
+    '-vf',
+    filter,
+    '-vsync',
+    'passthrough',
+    '-pix_fmt',
+    'rgb24',
+    '-f',
+    'rawvideo',
+    'pipe:1',
   ]);
   if (out.length % frameBytes !== 0) throw new Error('full decode is not a whole number of frames');
   const hashes: string[] = [];
@@ -98,7 +128,15 @@ export function fullDecodeHashes(file: string, filter: string, frameBytes: numbe
 /** ffprobe -show_frames best_effort_timestamp_time of every decoded frame. */
 export function frameTimes(file: string): number[] {
   const out = run(bins.ffprobe, [
-    '-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=best_effort_timestamp_time', '-of', 'csv=p=0', file,
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'frame=best_effort_timestamp_time',
+    '-of',
+    'csv=p=0',
+    file,
   ]);
   // newer ffprobe prints side data (e.g. H.264 SEI) of a frame as extra, empty csv fields/lines
   return out

@@ -1,17 +1,21 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { createBullmqQueue, deleteQueueKeys } from '../../../src/queue/bullmq.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-test('a SIGKILLed worker\'s task is run again by another worker and completes', async () => {
+test("a SIGKILLed worker's task is run again by another worker and completes", async () => {
   const prefix = `wdtest-${randomUUID().slice(0, 8)}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./kill-worker.child.ts', import.meta.url)), REDIS_URL, prefix], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./kill-worker.child.ts', import.meta.url)), REDIS_URL, prefix],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const q = createBullmqQueue({ url: REDIS_URL, prefix, lockDuration: 1000, stalledInterval: 500 });
   try {
     const started = new Promise<string>((resolve) => {

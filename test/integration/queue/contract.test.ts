@@ -35,7 +35,10 @@ for (const { name, make } of adapters) {
     test('enqueue -> handled with the right payload and context', async () => {
       const q = make();
       const got = deferred<unknown[]>();
-      await q.work({ detect: async (p, ctx) => got.resolve([p, ctx.attempt, ctx.maxAttempts]) }, { concurrency: 1 });
+      await q.work(
+        { detect: async (p, ctx) => got.resolve([p, ctx.attempt, ctx.maxAttempts]) },
+        { concurrency: 1 },
+      );
       await q.enqueue('detect', { jobId: 'j1', chunkIndex: 3 }, { attempts: 2 });
       assert.deepEqual(await got.promise, [{ jobId: 'j1', chunkIndex: 3 }, 1, 2]);
       await q.ping();
@@ -179,7 +182,10 @@ for (const { name, make } of adapters) {
       const q = make();
       const bad = { detcet: async () => {} } as unknown as TaskHandlers;
       await assert.rejects(q.work(bad, { concurrency: 1 }), /Unknown task handler "detcet"/);
-      await assert.rejects(q.work({ process: async () => {} }, { concurrency: 1, names: ['detect'] }), /No handler/);
+      await assert.rejects(
+        q.work({ process: async () => {} }, { concurrency: 1, names: ['detect'] }),
+        /No handler/,
+      );
       await q.close();
     });
   });

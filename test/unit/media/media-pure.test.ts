@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { chunkSample, planChunks, sampleFrames } from '../../../src/media/chunks.js';
-import { buildChunkDecodeArgs, formatMicros, planSeek, selectExpression } from '../../../src/media/decode-args.js';
+import {
+  buildChunkDecodeArgs,
+  formatMicros,
+  planSeek,
+  selectExpression,
+} from '../../../src/media/decode-args.js';
 import { ffmpegReason } from '../../../src/media/frames.js';
 import { clockwiseRotation, displaySize, rotationFilters } from '../../../src/media/orientation.js';
 import { PacketLineParser } from '../../../src/media/packets.js';
@@ -42,7 +47,14 @@ test('planChunks: split only at keyframes, ~chunkSeconds, every frame exactly on
   const chunks = planChunks({ timestamps, keyframes }, { chunkSeconds: 2 });
   assert.deepEqual(
     chunks.map((c) => [c.startFrame, c.frameCount]),
-    [[0, 25], [25, 15], [40, 15], [55, 15], [70, 25], [95, 5]], // nearest keyframe to each 2 s target
+    [
+      [0, 25],
+      [25, 15],
+      [40, 15],
+      [55, 15],
+      [70, 25],
+      [95, 5],
+    ], // nearest keyframe to each 2 s target
   );
   const merged = planChunks({ timestamps, keyframes }, { chunkSeconds: 2, minTailFraction: 0.3 });
   assert.deepEqual(merged.map((c) => [c.startFrame, c.frameCount]).slice(-1), [[70, 30]]); // 0.5 s tail merged
@@ -80,7 +92,7 @@ const scan = {
   timeBase: [1, 12800] as [number, number],
 };
 
-test('planSeek: lands on the keyframe despite ffmpeg\'s 3/23 s shift, never past it', () => {
+test("planSeek: lands on the keyframe despite ffmpeg's 3/23 s shift, never past it", () => {
   assert.deepEqual(planSeek(scan, 0), { seekUs: null, minPtsSec: null });
   const s = planSeek(scan, 25);
   assert.equal(s.seekUs, 1_000_000 + 130_435);
@@ -93,22 +105,69 @@ test('planSeek: lands on the keyframe despite ffmpeg\'s 3/23 s shift, never past
 });
 
 test('buildChunkDecodeArgs: exact chunk, sampled frames selected before rotation and scaling', () => {
-  const args = buildChunkDecodeArgs(scan, { startFrame: 25, frameCount: 25 }, { file: 'in.mp4', filter: 'scale=512:512', threads: 2 });
+  const args = buildChunkDecodeArgs(
+    scan,
+    { startFrame: 25, frameCount: 25 },
+    { file: 'in.mp4', filter: 'scale=512:512', threads: 2 },
+  );
   assert.deepEqual(args, [
-    '-nostdin', '-hide_banner', '-loglevel', 'error', '-threads', '2', '-noautorotate',
-    '-noaccurate_seek', '-seek_timestamp', '1', '-ss', '1.130435',
-    '-copyts', '-i', 'in.mp4', '-map', '0:v:0', '-an', '-sn', '-dn',
-    '-vf', "select='gte(t,0.980000000)',scale=512:512",
-    '-vsync', 'passthrough', '-frames:v', '25', '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1',
+    '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-threads',
+    '2',
+    '-noautorotate',
+    '-noaccurate_seek',
+    '-seek_timestamp',
+    '1',
+    '-ss',
+    '1.130435',
+    '-copyts',
+    '-i',
+    'in.mp4',
+    '-map',
+    '0:v:0',
+    '-an',
+    '-sn',
+    '-dn',
+    '-vf',
+    "select='gte(t,0.980000000)',scale=512:512",
+    '-vsync',
+    'passthrough',
+    '-frames:v',
+    '25',
+    '-pix_fmt',
+    'rgb24',
+    '-f',
+    'rawvideo',
+    'pipe:1',
   ]);
-  const first = buildChunkDecodeArgs(scan, { startFrame: 0, frameCount: 25 }, {
-    file: 'in.mp4', filter: 'scale=512:512', select: [0, 1, 2, 10, 20], rotation: 90,
-  });
+  const first = buildChunkDecodeArgs(
+    scan,
+    { startFrame: 0, frameCount: 25 },
+    {
+      file: 'in.mp4',
+      filter: 'scale=512:512',
+      select: [0, 1, 2, 10, 20],
+      rotation: 90,
+    },
+  );
   assert.ok(!first.includes('-ss'));
-  assert.equal(first[first.indexOf('-vf') + 1], "select='between(n,0,2)+eq(n,10)+eq(n,20)',transpose=clock,scale=512:512");
+  assert.equal(
+    first[first.indexOf('-vf') + 1],
+    "select='between(n,0,2)+eq(n,10)+eq(n,20)',transpose=clock,scale=512:512",
+  );
   assert.equal(first[first.indexOf('-frames:v') + 1], '5');
-  assert.throws(() => buildChunkDecodeArgs(scan, { startFrame: 0, frameCount: 5 }, { file: 'x', filter: '', select: [] }), RangeError);
-  assert.throws(() => buildChunkDecodeArgs(scan, { startFrame: 0, frameCount: 5 }, { file: 'x', filter: '', select: [5] }), RangeError);
+  assert.throws(
+    () => buildChunkDecodeArgs(scan, { startFrame: 0, frameCount: 5 }, { file: 'x', filter: '', select: [] }),
+    RangeError,
+  );
+  assert.throws(
+    () =>
+      buildChunkDecodeArgs(scan, { startFrame: 0, frameCount: 5 }, { file: 'x', filter: '', select: [5] }),
+    RangeError,
+  );
   assert.equal(selectExpression([3]), 'eq(n,3)');
 });
 
@@ -126,7 +185,9 @@ test('rotation: clockwise degrees, displayed size', () => {
 
 test('ffmpegReason: last line, without codec prefixes or file paths', () => {
   assert.equal(
-    ffmpegReason('[h264 @ 0x55d0c1] error while decoding MB 3 4\n/data/storage/ab/cd.mp4: Invalid data found when processing input\nConversion failed!\n'),
+    ffmpegReason(
+      '[h264 @ 0x55d0c1] error while decoding MB 3 4\n/data/storage/ab/cd.mp4: Invalid data found when processing input\nConversion failed!\n',
+    ),
     'Invalid data found when processing input',
   );
   assert.equal(ffmpegReason(''), '');

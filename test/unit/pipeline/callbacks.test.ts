@@ -27,10 +27,20 @@ describe('callback URLs', () => {
   });
 
   it('classifies private and loopback addresses', () => {
-    for (const ip of ['127.0.0.1', '10.1.2.3', '192.168.0.1', '172.16.5.5', '169.254.169.254', '::1', 'fd00::1', '::ffff:127.0.0.1']) {
+    for (const ip of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '192.168.0.1',
+      '172.16.5.5',
+      '169.254.169.254',
+      '::1',
+      'fd00::1',
+      '::ffff:127.0.0.1',
+    ]) {
       assert.equal(isNonPublicAddress(ip), true, ip);
     }
-    for (const ip of ['8.8.8.8', '172.32.0.1', '2606:4700::1111']) assert.equal(isNonPublicAddress(ip), false, ip);
+    for (const ip of ['8.8.8.8', '172.32.0.1', '2606:4700::1111'])
+      assert.equal(isNonPublicAddress(ip), false, ip);
   });
 
   it('refuses a loopback target without an allowlist, allows it with one', async () => {

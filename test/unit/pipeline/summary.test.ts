@@ -10,7 +10,13 @@ const f = (frameIndex: number, dets: [string, number][]) => ({
 
 describe('summarize', () => {
   it('counts frames per label once even with several boxes of that label in a frame', () => {
-    const s = summarize([f(0, [['cup', 0.4], ['cup', 0.6]]), f(1, [['cup', 0.5]])]);
+    const s = summarize([
+      f(0, [
+        ['cup', 0.4],
+        ['cup', 0.6],
+      ]),
+      f(1, [['cup', 0.5]]),
+    ]);
     assert.equal(s.labels.length, 1);
     assert.deepEqual(s.labels[0], {
       label: 'cup',
@@ -45,7 +51,16 @@ describe('summarize', () => {
   });
 
   it('orders labels by frames seen, then by name', () => {
-    const s = summarize([f(0, [['b', 0.3], ['a', 0.3]]), f(1, [['c', 0.3], ['a', 0.5]])]);
+    const s = summarize([
+      f(0, [
+        ['b', 0.3],
+        ['a', 0.3],
+      ]),
+      f(1, [
+        ['c', 0.3],
+        ['a', 0.5],
+      ]),
+    ]);
     assert.deepEqual(
       s.labels.map((l) => l.label),
       ['a', 'b', 'c'],
