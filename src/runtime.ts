@@ -40,7 +40,7 @@ export interface RuntimeOptions {
   backoffMs?: number;
   /** ffmpeg decoder threads per chunk (default 1; benchmarks compare) */
   decodeThreads?: number;
-  /** run the detector on one batch while the next is decoded and the last is written (default true) */
+  /** run the detector on one batch while the next is decoded and the last is written (default false; bench/pipeline.ts compares) */
   overlapBatches?: boolean;
 }
 

@@ -49,7 +49,8 @@ export async function* decodeChunkFrames(
   frameBytes: number,
   opts: DecodeChunkOptions = {},
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  if (!(Number.isInteger(frameBytes) && frameBytes > 0)) throw new RangeError('frameBytes must be a positive integer');
+  if (!(Number.isInteger(frameBytes) && frameBytes > 0))
+    throw new RangeError('frameBytes must be a positive integer');
   const { signal, expectedFrames } = opts;
   signal?.throwIfAborted();
   const child = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -96,12 +97,18 @@ export async function* decodeChunkFrames(
     stdout.destroy();
   }
 
-  function failure(r: { code: number | null; sig: NodeJS.Signals | null }, count: number, what?: string): DecodeError {
+  function failure(
+    r: { code: number | null; sig: NodeJS.Signals | null },
+    count: number,
+    what?: string,
+  ): DecodeError {
     signal?.throwIfAborted();
     const reason = ffmpegReason(stderr);
     const head =
       what ??
-      (r.sig ? `ffmpeg was killed by ${r.sig}` : `ffmpeg failed with exit code ${r.code} after ${count} frames`);
+      (r.sig
+        ? `ffmpeg was killed by ${r.sig}`
+        : `ffmpeg failed with exit code ${r.code} after ${count} frames`);
     const msg = reason ? `Video decoding failed: ${head} (${reason}).` : `Video decoding failed: ${head}.`;
     return new DecodeError(msg, r.code, stderr);
   }

@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
+import type { PipelineRepository } from '../db/repositories/pipeline.js';
 import { ffmpegScaleFilter } from '../inference/resize.js';
 import type { Detection, Detector } from '../inference/types.js';
-import type { PipelineRepository } from '../db/repositories/pipeline.js';
+import type { MediaBinaries } from '../media/binaries.js';
 import { planChunks, sampleFrames } from '../media/chunks.js';
 import { chunkDecodeArgs } from '../media/decode-args.js';
 import { decodeChunkFrames } from '../media/frames.js';
 import { displaySize } from '../media/orientation.js';
 import { scanVideoFrames } from '../media/packets.js';
-import type { MediaBinaries } from '../media/binaries.js';
 import type { TaskContext, TaskHandler, TaskName, TaskQueue } from '../queue/port.js';
 import { SummaryBuilder } from './summary.js';
 
@@ -22,7 +22,13 @@ export interface JobForPipeline {
   status: string;
   videoKey: string;
   probe: { video: { width: number; height: number; rotation: number } };
-  options: { fps: number | null; minScore: number; labels: string[] | null; model: string; callbackUrl: string | null };
+  options: {
+    fps: number | null;
+    minScore: number;
+    labels: string[] | null;
+    model: string;
+    callbackUrl: string | null;
+  };
 }
 
 export interface PipelineDeps {
@@ -34,7 +40,16 @@ export interface PipelineDeps {
   queue: Pick<TaskQueue, 'enqueue'>;
   notify(jobId: string): Promise<void>;
   log: Logger;
-  settings: { chunkSeconds: number; batchSize: number; attempts: number; backoffMs: number; decodeThreads?: number };
+  settings: {
+    chunkSeconds: number;
+    batchSize: number;
+    attempts: number;
+    backoffMs: number;
+    decodeThreads?: number;
+    /** detect batch k while batch k+1 is decoded and batch k-1 is written (default false: on 2 cores
+     * bench/pipeline.ts measured no gain, the detector's threads already use every core) */
+    overlapBatches?: boolean;
+  };
 }
 
 /** Thrown for conditions a retry cannot fix; the message is shown to the user as the job's error. */
@@ -42,13 +57,18 @@ export class PermanentTaskError extends Error {}
 
 export function createTaskHandlers(deps: PipelineDeps): { [N in TaskName]: TaskHandler<N> } {
   const { repo, settings } = deps;
-  const taskOpts = (dedupeId: string) => ({ dedupeId, attempts: settings.attempts, backoffMs: settings.backoffMs });
+  const taskOpts = (dedupeId: string) => ({
+    dedupeId,
+    attempts: settings.attempts,
+    backoffMs: settings.backoffMs,
+  });
 
   async function processJob({ jobId }: { jobId: string }): Promise<void> {
     const job = await deps.loadJob(jobId);
     if (!job || (job.status !== 'queued' && job.status !== 'processing')) return;
     const scan = await scanVideoFrames(deps.media.ffprobe, deps.videoPath(job.videoKey));
-    if (scan.timestamps.length === 0) throw new PermanentTaskError('The video has no frames that can be read.');
+    if (scan.timestamps.length === 0)
+      throw new PermanentTaskError('The video has no frames that can be read.');
     const analysed = sampleFrames(scan.timestamps, job.options.fps);
     const plan = planChunks(scan, { chunkSeconds: settings.chunkSeconds });
     let next = 0; // walk the sorted sample once, handing each chunk its own frames
@@ -74,13 +94,18 @@ export function createTaskHandlers(deps: PipelineDeps): { [N in TaskName]: TaskH
       };
     });
     await repo.insertChunks(jobId, rows);
-    if (!(await repo.startProcessing(jobId, { chunksTotal: rows.length, framesTotal: analysed.length }))) return;
+    if (!(await repo.startProcessing(jobId, { chunksTotal: rows.length, framesTotal: analysed.length })))
+      return;
     const chunks = await repo.listChunks(jobId);
     let pending = 0;
     for (const c of chunks) {
       if (c.status === 'done') continue;
       pending += 1;
-      await deps.queue.enqueue('detect', { jobId, chunkIndex: c.chunkIndex }, taskOpts(`detect:${jobId}:${c.chunkIndex}`));
+      await deps.queue.enqueue(
+        'detect',
+        { jobId, chunkIndex: c.chunkIndex },
+        taskOpts(`detect:${jobId}:${c.chunkIndex}`),
+      );
     }
     // a re-run process task may find every chunk already done
     if (pending === 0) await deps.queue.enqueue('finalize', { jobId }, taskOpts(`finalize:${jobId}`));
@@ -133,34 +158,62 @@ export function createTaskHandlers(deps: PipelineDeps): { [N in TaskName]: TaskH
     const onAbort = () => abort.abort();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     const detectOpts = { minScore: job.options.minScore, labels: job.options.labels ?? undefined };
-    let done = 0;
+    // Batches go through the detector in order. With overlap (opt-in), the detector runs on
+    // batch k while the loop below keeps reading frames from ffmpeg (which decodes batch k+1 in its
+    // own process) and while batch k-1 is written; without it (the default), ffmpeg waits for each batch's
+    // detection and write (it only decodes about one frame ahead: see decodeChunkFrames).
+    const overlap = settings.overlapBatches ?? false;
+    let done = 0; // frames written so far
+    let queued = 0; // frames handed to the detector so far
     let batch: Uint8Array[] = [];
+    let detecting: Promise<unknown> = Promise.resolve();
+    let tail: Promise<boolean> = Promise.resolve(true);
     const flush = async (): Promise<boolean> => {
-      const results = await detector.detect(batch, original, detectOpts);
-      const records = results.map((dets, k) => ({
-        frameIndex: indices[done + k],
-        timestamp: timestamps[done + k],
-        detections: dets.map(toStoredDetection),
-      }));
-      done += batch.length;
+      const frames = batch;
+      const offset = queued;
       batch = [];
-      // a canceled or deleted job stops here; its frames are not written
-      if ((await repo.jobStatus(job.id)) !== 'processing') return false;
-      await repo.saveFrames(job.id, chunk.chunkIndex, records, done);
-      return true;
+      queued += frames.length;
+      await detecting; // one batch in the detector at a time (a CPU session uses every core)
+      const detected = detector.detect(frames, original, detectOpts);
+      detecting = detected.catch(() => undefined);
+      const previous = tail;
+      // writes stay in order: this batch is written after the previous one
+      tail = (async () => {
+        const results = await detected;
+        if (!(await previous)) return false;
+        // a canceled or deleted job stops here; its frames are not written
+        if ((await repo.jobStatus(job.id)) !== 'processing') return false;
+        const records = results.map((dets, k) => ({
+          frameIndex: indices[offset + k],
+          timestamp: timestamps[offset + k],
+          detections: dets.map(toStoredDetection),
+        }));
+        await repo.saveFrames(job.id, chunk.chunkIndex, records, offset + frames.length);
+        done = offset + frames.length;
+        return true;
+      })();
+      tail.catch(() => undefined); // awaited below; this only keeps it from counting as unhandled
+      // without overlap: wait for this batch's detection and write before decoding the next
+      return overlap ? previous : tail;
     };
     try {
-      for await (const frame of decodeChunkFrames(deps.media.ffmpeg, args, inW * inH * 3, {
-        expectedFrames: indices.length,
-        signal: abort.signal,
-      })) {
-        batch.push(frame);
-        if (batch.length >= settings.batchSize && !(await flush())) {
-          abort.abort();
-          return false;
+      try {
+        for await (const frame of decodeChunkFrames(deps.media.ffmpeg, args, inW * inH * 3, {
+          expectedFrames: indices.length,
+          signal: abort.signal,
+        })) {
+          batch.push(frame);
+          if (batch.length >= settings.batchSize && !(await flush())) {
+            abort.abort();
+            return false;
+          }
         }
+        if (batch.length > 0 && !(await flush())) return false;
+        if (!(await tail)) return false;
+      } catch (err) {
+        await tail.catch(() => undefined); // no write left running behind a failed chunk
+        throw err;
       }
-      if (batch.length > 0 && !(await flush())) return false;
     } finally {
       ctx.signal.removeEventListener('abort', onAbort);
     }
@@ -188,7 +241,11 @@ export function createTaskHandlers(deps: PipelineDeps): { [N in TaskName]: TaskH
   async function queueNotify(jobId: string): Promise<void> {
     const job = await deps.loadJob(jobId);
     if (job?.options.callbackUrl) {
-      await deps.queue.enqueue('notify', { jobId }, { dedupeId: `notify:${jobId}`, attempts: 5, backoffMs: 2000 });
+      await deps.queue.enqueue(
+        'notify',
+        { jobId },
+        { dedupeId: `notify:${jobId}`, attempts: 5, backoffMs: 2000 },
+      );
     }
   }
 
