@@ -8,6 +8,8 @@ import { detectRoutes } from './http/routes/detect.js';
 import { mediaRoutes } from './http/routes/media.js';
 import { resultsRoutes } from './http/routes/results.js';
 import { webRoutes } from './http/routes/web.js';
+import { CUDA_INSTALL_HINT, cudaProviderInstalled } from './inference/cuda.js';
+import { parseDevice } from './inference/device.js';
 import { createModelRegistry, type ModelRegistry } from './inference/registry.js';
 import type { Logger } from './logger.js';
 import { type MediaBinaries, resolveMediaBinaries } from './media/binaries.js';
@@ -98,8 +100,20 @@ export function queueTimingFromEnv(env: NodeJS.ProcessEnv = process.env): QueueT
   };
 }
 
+/**
+ * Asking for CUDA where ONNX Runtime has no CUDA provider stops start-up with a sentence (rather
+ * than failing the first job an hour later).
+ */
+export function checkDetectorDevice(spec: string, providerInstalled = cudaProviderInstalled): void {
+  const wantsCuda = parseDevice(spec).some((d) => d.kind === 'cuda');
+  if (wantsCuda && !providerInstalled()) {
+    throw new ConfigError(`DETECTOR_DEVICE is ${spec}, but ${CUDA_INSTALL_HINT}`);
+  }
+}
+
 export async function createRuntime(config: Config, opts: RuntimeOptions): Promise<Runtime> {
   const { log } = opts;
+  checkDetectorDevice(config.detectorDevice);
   const media = resolveMediaBinaries();
   const models = await createModelRegistry({
     modelsDir: config.modelsDir ?? undefined,

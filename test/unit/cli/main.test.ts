@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../../src/config.js';
 import { checkRole } from '../../../src/main.js';
-import { queueTimingFromEnv } from '../../../src/runtime.js';
+import { checkDetectorDevice, queueTimingFromEnv } from '../../../src/runtime.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PG = 'postgres://postgres@127.0.0.1:5432/x';
@@ -129,5 +129,19 @@ describe('the command line, as a process', () => {
     const r2 = run(['worker', '--concurency', '2'], { REDIS_URL: REDIS, DATABASE_URL: PG });
     assert.equal(r2.status, 2);
     assert.match(r2.stderr, /^Unknown option --concurency\./);
+  });
+});
+
+describe('DETECTOR_DEVICE at start-up', () => {
+  test('cuda without the CUDA provider is refused with the install sentence; cpu passes', () => {
+    assert.throws(
+      () => checkDetectorDevice('cuda:0', () => false),
+      (e: Error) =>
+        e instanceof ConfigError &&
+        /DETECTOR_DEVICE is cuda:0, but .*CUDA provider is not installed/.test(e.message),
+    );
+    assert.throws(() => checkDetectorDevice('cuda:0,1', () => false), ConfigError);
+    checkDetectorDevice('cuda:1', () => true);
+    checkDetectorDevice('cpu', () => false);
   });
 });
