@@ -6,12 +6,14 @@
  * (Detector.detect, same batch size, frames in memory). Rounds interleave: raw, each pipeline
  * variant (rotating order), the same video at fps=5, and ffmpeg decode alone.
  *
- * Variants: `serial` (detect, then write, then decode the next batch: the code before the overlap)
- * and `overlap` (the default: the detector runs on batch k while ffmpeg decodes batch k+1 and
- * batch k-1 is written), and `overlap-t2` (the same with ffmpeg -threads 2).
+ * Variants (--variants, comma-separated): `default` (the service as configured: the detector in
+ * its worker thread runs on batch k while the main thread reads batch k+1 from ffmpeg, which
+ * decodes up to 8 frames ahead, and results are written once a second), and for comparison `t2`
+ * (ffmpeg -threads 2), `noahead` (no read-ahead queue in ffmpeg), `write0` (a write after every
+ * batch) and `plain` (neither read-ahead nor batched writes).
  *
  * Usage: node --import tsx bench/pipeline.ts [--seconds 60] [--quick] [--rounds N]
- *        [--variants serial,overlap] [--raw-frames 120] [--no-fps5]
+ *        [--variants default,plain] [--raw-frames 100] [--no-fps5]
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +25,17 @@ import { createLogger } from '../src/logger.js';
 import { scanVideoFrames } from '../src/media/packets.js';
 import { createRuntime, type Runtime } from '../src/runtime.js';
 import { FINISHED, registerAndLogin, uploadVideo } from './common/http.js';
-import { fmt, machineLine, median, nowMs, sleep, table, timeMs } from './common/stats.js';
+import {
+  cpuLine,
+  cpuSnapshot,
+  fmt,
+  machineLine,
+  median,
+  nowMs,
+  sleep,
+  table,
+  timeMs,
+} from './common/stats.js';
 import { contentVideo, decodeFrames } from './common/video.js';
 
 const { values } = parseArgs({
@@ -31,7 +43,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '60' },
     quick: { type: 'boolean', default: false },
     rounds: { type: 'string' },
-    variants: { type: 'string', default: 'serial,overlap' },
+    variants: { type: 'string', default: 'default' },
     'raw-frames': { type: 'string', default: '100' },
     'no-fps5': { type: 'boolean', default: false },
   },
@@ -40,11 +52,21 @@ const seconds = values.quick ? 10 : Number(values.seconds);
 const rounds = Number(values.rounds ?? (values.quick ? 3 : 1));
 const rawFrames = Number(values['raw-frames']);
 
-const VARIANTS: Record<string, { overlapBatches: boolean; decodeThreads: number }> = {
-  serial: { overlapBatches: false, decodeThreads: 1 },
-  overlap: { overlapBatches: true, decodeThreads: 1 },
-  'serial-t2': { overlapBatches: false, decodeThreads: 2 },
-  'overlap-t2': { overlapBatches: true, decodeThreads: 2 },
+interface Knobs {
+  decodeThreads?: number;
+  decodeReadAhead?: number;
+  writeEveryMs?: number;
+}
+const VARIANTS: Record<string, Knobs> = {
+  default: {},
+  // ffmpeg -threads 2
+  t2: { decodeThreads: 2 },
+  // no read-ahead queue in ffmpeg (it blocks on the pipe once about one frame is unread)
+  noahead: { decodeReadAhead: 0 },
+  // results written after every batch
+  write0: { writeEveryMs: 0 },
+  // no read-ahead, a write per batch
+  plain: { decodeReadAhead: 0, writeEveryMs: 0 },
 };
 const variantNames = values.variants.split(',').map((v) => v.trim());
 for (const v of variantNames)
@@ -63,10 +85,7 @@ interface Service {
   close(): Promise<void>;
 }
 
-async function startService(
-  name: string,
-  knobs: { overlapBatches: boolean; decodeThreads: number },
-): Promise<Service> {
+async function startService(name: string, knobs: Knobs): Promise<Service> {
   const dataDir = mkdtempSync(join(tmpdir(), `wd-bench-pipeline-${name}-`));
   const config = loadConfig({
     DATA_DIR: dataDir,
@@ -98,7 +117,7 @@ async function startService(
 
 const services: Service[] = [];
 for (const v of variantNames) services.push(await startService(v, VARIANTS[v]));
-const main = services.find((s) => s.name === 'overlap') ?? services[0];
+const main = services.find((s) => s.name === 'default') ?? services[0];
 const detector = await main.rt.models.get();
 for (const s of services) await s.rt.models.get(); // load every variant's detector before timing
 const config = main.rt.config;
@@ -117,10 +136,15 @@ const rawSet = await decodeFrames(ffmpeg, video, filter, frameBytes, {
 const original = { width: 1920, height: 1080 };
 
 async function rawRound(): Promise<number> {
+  const c = cpuSnapshot();
   const t = nowMs();
   for (let i = 0; i < rawSet.length; i += batchSize)
     await detector.detect(rawSet.slice(i, i + batchSize), original);
-  return (rawSet.length / (nowMs() - t)) * 1000;
+  const ms = nowMs() - t;
+  process.stderr.write(
+    `  raw: ${fmt((rawSet.length / ms) * 1000)} frames/s; ${cpuLine(c, cpuSnapshot(), ms)}\n`,
+  );
+  return (rawSet.length / ms) * 1000;
 }
 
 interface PipelineRun {
@@ -131,6 +155,7 @@ interface PipelineRun {
 }
 
 async function pipelineRound(s: Service, fields: Record<string, string> = {}): Promise<PipelineRun> {
+  const c0 = cpuSnapshot();
   const t0 = nowMs();
   const id = await uploadVideo(s.base, s.token, video, fields);
   const t1 = nowMs();
@@ -139,9 +164,12 @@ async function pipelineRound(s: Service, fields: Record<string, string> = {}): P
     if (job && FINISHED.includes(job.status)) {
       const t2 = nowMs();
       if (job.status !== 'completed') throw new Error(`job ${id} ${job.status}: ${job.error}`);
+      process.stderr.write(`  ${s.name}: ${cpuLine(c0, cpuSnapshot(), t2 - t0)}\n`);
       return { frames: job.framesDone, totalMs: t2 - t0, afterSubmitMs: t2 - t1, uploadMs: t1 - t0 };
     }
-    await sleep(50);
+    // every 200 ms: each look is a PGlite query on the service's own thread (about 2 ms), which
+    // at 50 ms took about 4% of a core from the run being measured
+    await sleep(200);
   }
 }
 

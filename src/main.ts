@@ -97,6 +97,13 @@ export async function serve(argv: string[]): Promise<void> {
   const log = createLogger(config);
   const rt: Runtime = await createRuntime(config, { log, workers });
   const app = await rt.buildHttpApp();
+  // While shutting down, answers tell keep-alive clients to close their connection: otherwise a
+  // connection busy when the signal came stays open, idle, and holds up app.close().
+  let closing = false;
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
   await app.listen({ port: config.port, host: config.host });
   log.info(
     {
@@ -113,6 +120,7 @@ export async function serve(argv: string[]): Promise<void> {
     if (n > 0) log.info({ jobs: n }, 'resumed unfinished jobs');
   }
   onSignals(log, async () => {
+    closing = true;
     await app.close(); // stop accepting, finish in-flight requests
     await rt.close(); // stop taking tasks, wait for running ones, close the database
   });

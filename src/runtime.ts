@@ -42,8 +42,10 @@ export interface RuntimeOptions {
   backoffMs?: number;
   /** ffmpeg decoder threads per chunk (default 1; benchmarks compare) */
   decodeThreads?: number;
-  /** run the detector on one batch while the next is decoded and the last is written (default false; bench/pipeline.ts compares) */
-  overlapBatches?: boolean;
+  /** frames ffmpeg may decode ahead of the detector (default: decodeChunkFrames') */
+  decodeReadAhead?: number;
+  /** a chunk's results are written at most this often, in ms (default: the pipeline's, 1000) */
+  writeEveryMs?: number;
 }
 
 export interface Runtime {
@@ -148,7 +150,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     attempts: config.taskAttempts,
     backoffMs: opts.backoffMs ?? qs.backoffMs,
     decodeThreads: opts.decodeThreads,
-    overlapBatches: opts.overlapBatches,
+    decodeReadAhead: opts.decodeReadAhead,
+    writeEveryMs: opts.writeEveryMs,
   };
   const enqueueNotify = async (jobId: string) => {
     const job = await repo.getJob(jobId);

@@ -38,3 +38,39 @@ export function table(header: string[], rows: string[][], align?: ('l' | 'r')[])
   const sep = header.map((_, i) => ((align?.[i] ?? (i === 0 ? 'l' : 'r')) === 'r' ? '---:' : '---'));
   return [header, sep, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }
+
+/** CPU seconds: this process, its reaped children (ffmpeg), and the whole machine by kind. */
+export interface CpuSnapshot {
+  self: number;
+  children: number;
+  machine: { busy: number; idle: number; steal: number };
+}
+
+const TICK = 100; // USER_HZ on Linux
+
+export function cpuSnapshot(): CpuSnapshot {
+  const u = process.cpuUsage();
+  let children = 0;
+  let machine = { busy: 0, idle: 0, steal: 0 };
+  try {
+    // /proc/self/stat: the fields after the ")" start at field 3; cutime, cstime are fields 16, 17
+    const s = readFileSync('/proc/self/stat', 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    children = (Number(f[13]) + Number(f[14])) / TICK;
+    const c = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal
+    machine = {
+      busy: (c[0] + c[1] + c[2] + c[5] + c[6]) / TICK,
+      idle: (c[3] + c[4]) / TICK,
+      steal: (c[7] ?? 0) / TICK,
+    };
+  } catch {}
+  return { self: (u.user + u.system) / 1e6, children, machine };
+}
+
+/** Cores used per second of wall time between two snapshots: "self 1.7 + ffmpeg 0.3; machine busy 1.9, idle 0.1, steal 0.0". */
+export function cpuLine(a: CpuSnapshot, b: CpuSnapshot, wallMs: number): string {
+  const s = wallMs / 1000;
+  const r = (x: number) => (x / s).toFixed(2);
+  return `cores: self ${r(b.self - a.self)} + children ${r(b.children - a.children)}; machine busy ${r(b.machine.busy - a.machine.busy)}, idle ${r(b.machine.idle - a.machine.idle)}, steal ${r(b.machine.steal - a.machine.steal)}`;
+}

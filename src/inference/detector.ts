@@ -2,11 +2,10 @@
  * The ONNX Runtime detector: RGB24 frames at model size in, detections in original pixels out.
  * One session per device; batches go to the devices round-robin.
  */
-import type * as ort from 'onnxruntime-node';
 import { DECODERS, decoderSupportsBatch } from './decoders/index.js';
 import { parseDevice } from './device.js';
 import { loadModelManifest } from './manifest.js';
-import { createSession, inputBatch, runSession } from './onnx-session.js';
+import { createDetectorSession, type DetectorSession, inputBatch } from './onnx-session.js';
 import { DEFAULT_MIN_SCORE, postprocess } from './postprocess.js';
 import { framesToTensor } from './preprocess.js';
 import type { Detection, DetectOptions, Detector, FrameSize, ModelInfo } from './types.js';
@@ -31,10 +30,10 @@ export async function createOnnxDetector(
       ? await loadModelManifest(source).then((m) => ({ model: m.info, onnxPath: m.onnxPath }))
       : source;
   const devices = parseDevice(opts.device);
-  const sessions: ort.InferenceSession[] = [];
+  const sessions: DetectorSession[] = [];
   try {
     for (const device of devices)
-      sessions.push(await createSession(onnxPath, { device, intraOpThreads: opts.intraOpThreads }));
+      sessions.push(await createDetectorSession(onnxPath, { device, intraOpThreads: opts.intraOpThreads }));
   } catch (err) {
     await Promise.all(sessions.map((s) => s.release()));
     throw err;
@@ -52,7 +51,7 @@ export async function createOnnxDetector(
   let closed = false;
 
   async function runChunk(
-    session: ort.InferenceSession,
+    session: DetectorSession,
     frames: Uint8Array[],
     original: FrameSize,
     options: DetectOptions,
@@ -62,7 +61,7 @@ export async function createOnnxDetector(
         ? frames
         : [...frames, ...Array(runSize - frames.length).fill(frames[frames.length - 1])];
     const tensor = framesToTensor(padded, model.input);
-    const outputs = await runSession(session, tensor.data, tensor.dims);
+    const outputs = await session.run(tensor.data, tensor.dims);
     const raw = decode(outputs, {
       input: model.input,
       numClasses: model.labels.length,

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 
 /** ffmpeg could not decode the chunk; the message is one sentence a user can read. */
@@ -17,6 +17,33 @@ export interface DecodeChunkOptions {
   signal?: AbortSignal;
   /** frames ffmpeg must produce (see chunkOutputFrames); fewer is a DecodeError */
   expectedFrames?: number;
+  /**
+   * Frames ffmpeg may decode ahead of the consumer (default 8; 0: only what the pipe and this
+   * stream buffer hold, about one 512x512 RGB24 frame of 786 kB). While the consumer is busy (the
+   * pipeline waits for the detector before it reads the batch after next) ffmpeg keeps decoding
+   * into this queue instead of blocking on a full pipe, and a batch's frames are then ready in a
+   * single burst. The queue is ffmpeg's `fifo` muxer (its own writer thread); an ffmpeg built
+   * without it decodes without read-ahead.
+   */
+  readAhead?: number;
+}
+
+export const DEFAULT_READ_AHEAD = 8;
+
+const fifoSupport = new Map<string, Promise<boolean>>();
+
+/** Whether this ffmpeg has the `fifo` muxer (asked once per binary). */
+export function ffmpegHasFifo(ffmpeg: string): Promise<boolean> {
+  let p = fifoSupport.get(ffmpeg);
+  if (!p) {
+    p = new Promise<boolean>((resolve) => {
+      execFile(ffmpeg, ['-hide_banner', '-h', 'muxer=fifo'], { timeout: 10_000 }, (err, stdout) =>
+        resolve(!err && /fifo_format/.test(String(stdout))),
+      );
+    });
+    fifoSupport.set(ffmpeg, p);
+  }
+  return p;
 }
 
 /** The last meaningful line of ffmpeg's stderr, without the "[h264 @ 0x...]" prefix. */
@@ -35,9 +62,33 @@ export function ffmpegReason(stderr: string): string {
 }
 
 /**
+ * `args` with the raw-video output on stdout (`-f rawvideo pipe:1` at the end, as
+ * buildChunkDecodeArgs makes them) behind a fifo muxer queue of `frames` frames; other args as
+ * they are.
+ */
+export function withReadAhead(args: string[], frames: number): string[] {
+  const n = args.length;
+  if (frames <= 0 || n < 3 || args[n - 3] !== '-f' || args[n - 2] !== 'rawvideo') return args;
+  return [
+    ...args.slice(0, n - 3),
+    '-c:v',
+    'rawvideo',
+    '-f',
+    'fifo',
+    '-fifo_format',
+    'rawvideo',
+    '-queue_size',
+    String(Math.floor(frames)),
+    '-drop_pkts_on_overflow',
+    '0',
+    args[n - 1],
+  ];
+}
+
+/**
  * Runs ffmpeg with `args` (see buildChunkDecodeArgs) and yields its raw stdout in frames of exactly
- * `frameBytes` bytes. Backpressure: stdout is read one frame at a time on demand, so at most about
- * one frame (plus the OS pipe buffer) is read ahead while the consumer is busy; ffmpeg blocks.
+ * `frameBytes` bytes. Backpressure: stdout is read one frame at a time on demand; ffmpeg decodes
+ * up to `readAhead` frames ahead into its own queue (plus the OS pipe buffer), then blocks.
  *
  * Throws DecodeError when ffmpeg exits non-zero, ends in the middle of a frame, or gives fewer than
  * `expectedFrames` frames. When `signal` aborts it kills ffmpeg and throws the signal's reason;
@@ -52,8 +103,11 @@ export async function* decodeChunkFrames(
   if (!(Number.isInteger(frameBytes) && frameBytes > 0))
     throw new RangeError('frameBytes must be a positive integer');
   const { signal, expectedFrames } = opts;
+  const readAhead = opts.readAhead ?? DEFAULT_READ_AHEAD;
   signal?.throwIfAborted();
-  const child = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const fullArgs = readAhead > 0 && (await ffmpegHasFifo(ffmpeg)) ? withReadAhead(args, readAhead) : args;
+  signal?.throwIfAborted();
+  const child = spawn(ffmpeg, fullArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => {
     stderr = (stderr + b.toString('utf8')).slice(-8192);

@@ -46,9 +46,10 @@ export interface PipelineDeps {
     attempts: number;
     backoffMs: number;
     decodeThreads?: number;
-    /** detect batch k while batch k+1 is decoded and batch k-1 is written (default false: on 2 cores
-     * bench/pipeline.ts measured no gain, the detector's threads already use every core) */
-    overlapBatches?: boolean;
+    /** frames ffmpeg may decode ahead of the detector (decodeChunkFrames' default when unset) */
+    decodeReadAhead?: number;
+    /** a chunk's results are written at most this often (ms), and at its end (default 1000) */
+    writeEveryMs?: number;
   };
 }
 
@@ -158,57 +159,75 @@ export function createTaskHandlers(deps: PipelineDeps): { [N in TaskName]: TaskH
     const onAbort = () => abort.abort();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     const detectOpts = { minScore: job.options.minScore, labels: job.options.labels ?? undefined };
-    // Batches go through the detector in order. With overlap (opt-in), the detector runs on
-    // batch k while the loop below keeps reading frames from ffmpeg (which decodes batch k+1 in its
-    // own process) and while batch k-1 is written; without it (the default), ffmpeg waits for each batch's
-    // detection and write (it only decodes about one frame ahead: see decodeChunkFrames).
-    const overlap = settings.overlapBatches ?? false;
+    // Batches go through the detector in order, one at a time. The detector (its own thread: see
+    // createDetectorSession) runs on batch k while the loop below reads batch k+1 from ffmpeg
+    // (which decodes ahead in its own process: see decodeChunkFrames) and while batch k-1's
+    // results are stored.
     let done = 0; // frames written so far
     let queued = 0; // frames handed to the detector so far
     let batch: Uint8Array[] = [];
     let detecting: Promise<unknown> = Promise.resolve();
     let tail: Promise<boolean> = Promise.resolve(true);
-    const flush = async (): Promise<boolean> => {
+    // results wait here and are written together: one status check and one write a second, not
+    // one per batch (PGlite runs on this thread, which also feeds the detector and reads ffmpeg)
+    let unwritten: {
+      frameIndex: number;
+      timestamp: number;
+      detections: ReturnType<typeof toStoredDetection>[];
+    }[] = [];
+    let lastWrite = performance.now();
+    const writeEveryMs = settings.writeEveryMs ?? 1000;
+    let flushedLast = false;
+    const flush = async (last: boolean): Promise<boolean> => {
+      flushedLast = last;
       const frames = batch;
       const offset = queued;
       batch = [];
       queued += frames.length;
       await detecting; // one batch in the detector at a time (a CPU session uses every core)
-      const detected = detector.detect(frames, original, detectOpts);
+      const detected =
+        frames.length > 0 ? detector.detect(frames, original, detectOpts) : Promise.resolve([]);
       detecting = detected.catch(() => undefined);
       const previous = tail;
       // writes stay in order: this batch is written after the previous one
       tail = (async () => {
         const results = await detected;
         if (!(await previous)) return false;
+        for (let k = 0; k < results.length; k++) {
+          unwritten.push({
+            frameIndex: indices[offset + k],
+            timestamp: timestamps[offset + k],
+            detections: results[k].map(toStoredDetection),
+          });
+        }
+        if (!last && performance.now() - lastWrite < writeEveryMs) return true;
         // a canceled or deleted job stops here; its frames are not written
         if ((await repo.jobStatus(job.id)) !== 'processing') return false;
-        const records = results.map((dets, k) => ({
-          frameIndex: indices[offset + k],
-          timestamp: timestamps[offset + k],
-          detections: dets.map(toStoredDetection),
-        }));
-        await repo.saveFrames(job.id, chunk.chunkIndex, records, offset + frames.length);
-        done = offset + frames.length;
+        const records = unwritten;
+        unwritten = [];
+        await repo.saveFrames(job.id, chunk.chunkIndex, records, done + records.length);
+        done += records.length;
+        lastWrite = performance.now();
         return true;
       })();
       tail.catch(() => undefined); // awaited below; this only keeps it from counting as unhandled
-      // without overlap: wait for this batch's detection and write before decoding the next
-      return overlap ? previous : tail;
+      return previous;
     };
     try {
       try {
         for await (const frame of decodeChunkFrames(deps.media.ffmpeg, args, inW * inH * 3, {
           expectedFrames: indices.length,
           signal: abort.signal,
+          readAhead: settings.decodeReadAhead,
         })) {
           batch.push(frame);
-          if (batch.length >= settings.batchSize && !(await flush())) {
+          if (batch.length >= settings.batchSize && !(await flush(queued + batch.length >= indices.length))) {
             abort.abort();
             return false;
           }
         }
-        if (batch.length > 0 && !(await flush())) return false;
+        // the rest, and whatever results still wait to be written
+        if ((batch.length > 0 || !flushedLast) && !(await flush(true))) return false;
         if (!(await tail)) return false;
       } catch (err) {
         await tail.catch(() => undefined); // no write left running behind a failed chunk

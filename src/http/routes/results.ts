@@ -56,6 +56,12 @@ const FINAL = new Set(['completed', 'failed', 'canceled']);
 
 export const resultsRoutes: FastifyPluginAsyncTypebox<ResultsRoutesOptions> = async (app, opts) => {
   const tags = ['jobs'];
+  // Event streams end when the server shuts down (EventSource reconnects, to another instance
+  // if there is one); an open stream would otherwise hold app.close() until the client leaves.
+  let shuttingDown = false;
+  app.addHook('preClose', async () => {
+    shuttingDown = true;
+  });
   const security = [{ bearerAuth: [] }];
   app.addHook('onRequest', app.authenticate);
 
@@ -154,7 +160,7 @@ export const resultsRoutes: FastifyPluginAsyncTypebox<ResultsRoutesOptions> = as
       const pollMs = opts.eventsPollMs ?? 1000;
       // Polling the database (not an in-process emitter) works the same when the workers that
       // make progress run in other processes or on other machines.
-      while (!closed) {
+      while (!closed && !shuttingDown) {
         const snapshot = JSON.stringify({ status: job.status, progress: job.progress });
         if (snapshot !== last) {
           send('progress', { status: job.status, progress: job.progress });
