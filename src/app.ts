@@ -100,7 +100,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { db: deps.db, readiness: deps.readiness });
   await app.register(authRoutes, { auth: deps.auth, config });
-  await app.register(jobsRoutes, { jobs: deps.jobs });
+  await app.register(jobsRoutes, { jobs: deps.jobs, maxUploadBytes: config.maxUploadBytes });
   for (const plugin of deps.extraRoutes ?? []) await app.register(plugin);
   return app;
 }

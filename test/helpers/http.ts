@@ -23,7 +23,9 @@ export async function call<T = any>(
     headers['content-type'] = 'application/json';
     body = typeof opts.json === 'string' ? opts.json : JSON.stringify(opts.json);
   }
-  const res = await fetch(base + path, { method, headers, body });
+  // a streamed body (chunked, no Content-Length) needs undici's half-duplex mode
+  const duplex = body instanceof ReadableStream ? { duplex: 'half' } : {};
+  const res = await fetch(base + path, { method, headers, body, ...duplex } as RequestInit);
   const text = await res.text();
   let parsed: unknown = text;
   try {

@@ -1,15 +1,30 @@
 import type {} from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { PayloadTooLargeError } from '../../errors.js';
 import type { JobsService, UploadPart } from '../../services/jobs.js';
 import { requireUser } from '../plugins/auth.js';
 import { CreateJobMultipart, errorResponses, JobEnvelope, JobIdParams, ListJobsQuery } from '../schemas.js';
 
 export interface JobsRoutesOptions {
   jobs: JobsService;
+  /** MAX_UPLOAD_BYTES: a request that declares a larger body is refused before it is read */
+  maxUploadBytes: number;
 }
 
-export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (app, { jobs }) => {
+/** Room for the multipart boundaries, part headers and option fields around the file. */
+export const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+
+/** Pure: does a declared Content-Length already prove the upload is over the limit? */
+export function declaredTooLarge(contentLength: string | undefined, maxUploadBytes: number): boolean {
+  if (contentLength === undefined || !/^\d+$/.test(contentLength)) return false;
+  return Number(contentLength) > maxUploadBytes + MULTIPART_OVERHEAD_BYTES;
+}
+
+export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (
+  app,
+  { jobs, maxUploadBytes },
+) => {
   const tags = ['jobs'];
   const security = [{ bearerAuth: [] }];
   app.addHook('onRequest', app.authenticate);
@@ -18,6 +33,18 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
     '/v1/jobs',
     {
       config: { openapiBody: CreateJobMultipart },
+      // Refuse a declared-too-large upload at once instead of streaming gigabytes to the limit;
+      // `Connection: close` makes the server drop the rest of the body instead of reading it.
+      // Chunked uploads (no Content-Length) are still cut off by the streaming limit.
+      async preValidation(request, reply) {
+        if (declaredTooLarge(request.headers['content-length'], maxUploadBytes)) {
+          reply.header('connection', 'close');
+          throw new PayloadTooLargeError(
+            `The video is larger than this server accepts (${maxUploadBytes} bytes).`,
+            'UPLOAD_TOO_LARGE',
+          );
+        }
+      },
       schema: {
         tags,
         security,

@@ -237,6 +237,32 @@ for (const kind of DB_KINDS) {
           await assertNothingLeft(before);
         });
       }
+      it('a chunked upload (no Content-Length) over MAX_UPLOAD_BYTES → 413, cut off while streaming', async () => {
+        const before = await aliceJobCount();
+        const boundary = 'wdtestboundary';
+        const head = `--${boundary}\r\ncontent-disposition: form-data; name="video"; filename="big.mp4"\r\ncontent-type: video/mp4\r\n\r\n`;
+        const chunk = new Uint8Array(256 * 1024).fill(7);
+        let sent = 0;
+        const body = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (sent === 0) controller.enqueue(new TextEncoder().encode(head));
+            if (sent < 8) {
+              controller.enqueue(chunk); // 2 MiB in all, twice the limit
+              sent += 1;
+            } else {
+              controller.enqueue(new TextEncoder().encode(`\r\n--${boundary}--\r\n`));
+              controller.close();
+            }
+          },
+        });
+        const res = await call(base, 'POST', '/v1/jobs', {
+          token: alice.accessToken,
+          body,
+          headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+        });
+        assertError(res, 413, 'UPLOAD_TOO_LARGE');
+        await assertNothingLeft(before);
+      });
       it('the field name is in the sentence', async () => {
         const res = await upload(base, alice.accessToken, video, { minScore: '2' });
         assert.match(res.body.error.message, /minScore/);
