@@ -15,7 +15,7 @@ import type { Logger } from './logger.js';
 import { type MediaBinaries, resolveMediaBinaries } from './media/binaries.js';
 import { deliverCallback } from './pipeline/callbacks.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
-import { createTaskHandlers, type JobForPipeline } from './pipeline/tasks.js';
+import { createTaskHandlers, enqueueCallback, type JobForPipeline } from './pipeline/tasks.js';
 import { createBullmqQueue } from './queue/bullmq.js';
 import { createMemoryQueue } from './queue/memory.js';
 import type { TaskName, TaskQueue } from './queue/port.js';
@@ -153,19 +153,15 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     decodeReadAhead: opts.decodeReadAhead,
     writeEveryMs: opts.writeEveryMs,
   };
-  const enqueueNotify = async (jobId: string) => {
-    const job = await repo.getJob(jobId);
-    if (job?.options?.callbackUrl) {
-      await queue.enqueue('notify', { jobId }, { dedupeId: `notify:${jobId}`, attempts: 5, backoffMs: 2000 });
-    }
-  };
+  const loadJob = (jobId: string) => repo.getJob(jobId) as Promise<JobForPipeline | null>;
+  const enqueueNotify = (jobId: string) => enqueueCallback({ queue, loadJob }, jobId);
   pipeline = createPipeline({ repo, queue, log, settings, afterFailure: enqueueNotify });
   const callbackSecret = config.callbackSecret;
 
   if (opts.workers) {
     const handlers = createTaskHandlers({
       repo,
-      loadJob: (jobId) => repo.getJob(jobId) as Promise<JobForPipeline | null>,
+      loadJob,
       videoPath: (key) => ctx.storage.path(key),
       media,
       detectors: models,

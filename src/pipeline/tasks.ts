@@ -254,18 +254,7 @@ export function createTaskHandlers(deps: PipelineDeps): { [N in TaskName]: TaskH
       after = page[page.length - 1].frameIndex;
     }
     const won = await repo.finish(jobId, 'completed', { summary: builder.result() });
-    if (won) await queueNotify(jobId);
-  }
-
-  async function queueNotify(jobId: string): Promise<void> {
-    const job = await deps.loadJob(jobId);
-    if (job?.options.callbackUrl) {
-      await deps.queue.enqueue(
-        'notify',
-        { jobId },
-        { dedupeId: `notify:${jobId}`, attempts: 5, backoffMs: 2000 },
-      );
-    }
+    if (won) await enqueueCallback(deps, jobId);
   }
 
   return {
@@ -274,6 +263,24 @@ export function createTaskHandlers(deps: PipelineDeps): { [N in TaskName]: TaskH
     finalize: finalizeJob,
     notify: async ({ jobId }) => deps.notify(jobId),
   };
+}
+
+/**
+ * Queues the job's callback, if it has one. The one place that says how callbacks are retried:
+ * used after completion (finalize) and after a final failure (the pipeline's failure listener).
+ */
+export async function enqueueCallback(
+  deps: { queue: Pick<TaskQueue, 'enqueue'>; loadJob(jobId: string): Promise<JobForPipeline | null> },
+  jobId: string,
+): Promise<void> {
+  const job = await deps.loadJob(jobId);
+  if (job?.options.callbackUrl) {
+    await deps.queue.enqueue(
+      'notify',
+      { jobId },
+      { dedupeId: `notify:${jobId}`, attempts: 5, backoffMs: 2000 },
+    );
+  }
 }
 
 /** What is stored per detection: label, score rounded to 4 places, box rounded to 0.1 px. */
