@@ -8,6 +8,9 @@ import pg from 'pg';
 
 /** Shared by the API benchmarks: the server as a child process (its own event loop and RSS). */
 
+export { registerAndLogin } from './common/http.js';
+export { median } from './common/stats.js';
+
 export const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const root = new URL('..', import.meta.url).pathname;
 
@@ -94,24 +97,3 @@ export async function startChildServer(
     },
   };
 }
-
-export async function registerAndLogin(url: string): Promise<string> {
-  const creds = { username: `bench_${randomBytes(4).toString('hex')}`, password: 'benchmark password' };
-  const post = (path: string) =>
-    fetch(url + path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(creds),
-    });
-  const reg = await post('/v1/auth/register');
-  if (reg.status !== 201) throw new Error(`register: ${reg.status} ${await reg.text()}`);
-  const login = await post('/v1/auth/login');
-  if (login.status !== 200) throw new Error(`login: ${login.status} ${await login.text()}`);
-  return ((await login.json()) as { accessToken: string }).accessToken;
-}
-
-export const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
