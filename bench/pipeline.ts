@@ -20,9 +20,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
-import { ffmpegScaleFilter } from '../src/inference/resize.js';
 import { createLogger } from '../src/logger.js';
 import { scanVideoFrames } from '../src/media/packets.js';
+import { ffmpegScaleFilter } from '../src/media/scale.js';
 import { createRuntime, type Runtime } from '../src/runtime.js';
 import { FINISHED, registerAndLogin, uploadVideo } from './common/http.js';
 import {
@@ -96,7 +96,7 @@ async function startService(name: string, knobs: Knobs): Promise<Service> {
   });
   const log = createLogger(config);
   const rt = await createRuntime(config, { log, workers: true, ...knobs });
-  const app = await rt.buildHttpApp();
+  const { app } = rt;
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
@@ -108,7 +108,6 @@ async function startService(name: string, knobs: Knobs): Promise<Service> {
     token,
     dataDir,
     async close() {
-      await app.close();
       await rt.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
@@ -160,7 +159,7 @@ async function pipelineRound(s: Service, fields: Record<string, string> = {}): P
   const id = await uploadVideo(s.base, s.token, video, fields);
   const t1 = nowMs();
   for (;;) {
-    const job = await s.rt.repo.getJob(id);
+    const job = await s.rt.repos.jobs.getById(id);
     if (job && FINISHED.includes(job.status)) {
       const t2 = nowMs();
       if (job.status !== 'completed') throw new Error(`job ${id} ${job.status}: ${job.error}`);

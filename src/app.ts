@@ -3,44 +3,52 @@ import { readFileSync } from 'node:fs';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import type { Kysely } from 'kysely';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { SHARED_SCHEMAS } from './api/schemas.js';
 import type { Config } from './config.js';
-import { createDatabase, type DatabaseHandle, migrateToLatest } from './db/index.js';
-import { createRepositories, type Repositories } from './db/repositories/index.js';
-import type { Database } from './db/types.js';
+import type { JobsRepository } from './db/repositories/jobs.js';
 import { registerAuth } from './http/plugins/auth.js';
 import { registerErrorHandler } from './http/plugins/errors.js';
 import { registerMetrics } from './http/plugins/metrics.js';
 import { registerSwagger } from './http/plugins/swagger.js';
 import { authRoutes } from './http/routes/auth.js';
+import { detectRoutes } from './http/routes/detect.js';
 import { healthRoutes } from './http/routes/health.js';
 import { jobsRoutes } from './http/routes/jobs.js';
-import { ErrorBody, Job } from './http/schemas.js';
+import { mediaRoutes } from './http/routes/media.js';
+import { resultsRoutes } from './http/routes/results.js';
+import { webRoutes } from './http/routes/web.js';
 import { registerValidation } from './http/validation.js';
-import { createLogger, type Logger } from './logger.js';
-import { resolveMediaBinaries } from './media/binaries.js';
-import { probeVideo, type VideoProbe } from './media/probe.js';
-import { type AuthService, createAuthService } from './services/auth.js';
-import { createArgon2Hasher, type PasswordHasher } from './services/auth-hasher.js';
-import { createJobsService, type JobPipeline, type JobsService, noopPipeline } from './services/jobs.js';
-import { type BlobStore, createLocalStorage } from './storage/local.js';
+import type { ModelRegistry } from './inference/registry.js';
+import type { Logger } from './logger.js';
+import type { AuthService } from './services/auth.js';
+import type { DetectionsService } from './services/detections.js';
+import type { ImageDetectionService } from './services/image-detection.js';
+import type { JobsService } from './services/jobs.js';
+import type { MediaLinks } from './services/media-links.js';
+import type { BlobStore } from './storage/local.js';
 
 export const JSON_BODY_LIMIT = 64 * 1024;
 
+/** What the HTTP app is built from: the services (made by the composition root, src/runtime.ts). */
 export interface AppDeps {
   config: Config;
-  db: Kysely<Database>;
-  /** the jobs repository is read by the `jobs` metric at scrape time */
-  repos: Pick<Repositories, 'jobs'>;
+  /** a pino logger, or false for none */
+  logger: Logger | false;
   auth: AuthService;
   jobs: JobsService;
-  /** readiness probes besides the database: `queue()` resolves when the queue answers */
-  readiness: { queue(): Promise<void> };
-  /** a pino logger, or false for none (default: from config.logLevel) */
-  logger?: Logger | false;
-  /** route plugins registered after the core ones; `app.authenticate` and `request.user` work in them */
-  extraRoutes?: FastifyPluginAsync[];
+  detections: DetectionsService;
+  imageDetection: ImageDetectionService;
+  mediaLinks: MediaLinks;
+  models: Pick<ModelRegistry, 'list'>;
+  /** the stored videos, served to <video> by signed links */
+  storage: Pick<BlobStore, 'stat' | 'createReadStream'>;
+  /** read by the `jobs` metric at scrape time */
+  jobsRepository: Pick<JobsRepository, 'countByStatus'>;
+  /** readiness probes: each resolves when its part answers */
+  readiness: { database(): Promise<void>; queue(): Promise<void> };
+  /** how often an events stream re-reads its job (ms; default 1000) */
+  eventsPollMs?: number;
 }
 
 function packageVersion(): string {
@@ -56,10 +64,12 @@ function packageVersion(): string {
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** The Fastify app: plugins, core routes and `deps.extraRoutes`. Not listening yet. */
+/** Probes and scrapers call these every few seconds: their requests are logged only at debug level. */
+const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** The Fastify app with every plugin and route. Not listening yet. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { config } = deps;
-  const logger = deps.logger === undefined ? createLogger(config) : deps.logger;
+  const { config, logger } = deps;
   const app = Fastify({
     ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : { logger: false }),
     bodyLimit: JSON_BODY_LIMIT,
@@ -70,6 +80,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    disableRequestLogging: (req) =>
+      PROBE_PATHS.has((req.url ?? '').split('?')[0]) && !(logger && logger.isLevelEnabled('debug')),
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
 
   app.addHook('onRequest', async (request, reply) => {
@@ -78,8 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerValidation(app);
   registerErrorHandler(app, { bodyLimit: JSON_BODY_LIMIT });
-  app.addSchema(ErrorBody);
-  app.addSchema(Job);
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
 
   await registerSwagger(app, { version: packageVersion() });
   await app.register(rateLimit, { global: false, hook: 'preHandler' });
@@ -96,60 +107,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   registerAuth(app, deps.auth);
-  registerMetrics(app, { jobs: deps.repos.jobs });
+  registerMetrics(app, { jobs: deps.jobsRepository });
 
-  await app.register(healthRoutes, { db: deps.db, readiness: deps.readiness });
+  await app.register(healthRoutes, { readiness: deps.readiness });
   await app.register(authRoutes, { auth: deps.auth, config });
   await app.register(jobsRoutes, { jobs: deps.jobs, maxUploadBytes: config.maxUploadBytes });
-  for (const plugin of deps.extraRoutes ?? []) await app.register(plugin);
-  return app;
-}
-
-/** Everything the API needs, wired: database (migrated), repositories, storage, services. */
-export interface AppContext {
-  config: Config;
-  database: DatabaseHandle;
-  repos: Repositories;
-  storage: BlobStore;
-  auth: AuthService;
-  jobs: JobsService;
-  hasher: PasswordHasher;
-  close(): Promise<void>;
-}
-
-export interface AppContextOptions {
-  pipeline?: JobPipeline;
-  isKnownModel?: (name: string) => boolean;
-  probe?: (file: string) => Promise<VideoProbe>;
-  /** skip migrations (default: apply them) */
-  migrate?: boolean;
-}
-
-export async function createAppContext(config: Config, opts: AppContextOptions = {}): Promise<AppContext> {
-  const database = await createDatabase(config);
-  try {
-    if (opts.migrate !== false) await migrateToLatest(database.db);
-  } catch (e) {
-    await database.close().catch(() => {});
-    throw e;
-  }
-  const repos = createRepositories(database.db);
-  const storage = createLocalStorage(config.storageDir);
-  const hasher = createArgon2Hasher(config.argon2);
-  const auth = createAuthService({ users: repos.users, tokens: repos.refreshTokens, config, hasher });
-  const probe =
-    opts.probe ??
-    ((file: string) => {
-      const { ffprobe } = resolveMediaBinaries();
-      return probeVideo(ffprobe, file);
-    });
-  const jobs = createJobsService({
-    jobs: repos.jobs,
-    storage,
-    probe,
-    config,
-    isKnownModel: opts.isKnownModel ?? ((name) => name === 'centernet'),
-    pipeline: opts.pipeline ?? noopPipeline,
+  await app.register(resultsRoutes, {
+    jobs: deps.jobs,
+    detections: deps.detections,
+    eventsPollMs: deps.eventsPollMs,
   });
-  return { config, database, repos, storage, auth, jobs, hasher, close: () => database.close() };
+  await app.register(detectRoutes, { models: deps.models, imageDetection: deps.imageDetection });
+  await app.register(mediaRoutes, { links: deps.mediaLinks, jobs: deps.jobs, storage: deps.storage });
+  await app.register(webRoutes);
+  return app;
 }

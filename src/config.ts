@@ -43,6 +43,19 @@ const specs = {
   WORKER_CONCURRENCY: { schema: Type.Integer({ minimum: 1, maximum: 256 }), default: 1 },
   CHUNK_SECONDS: { schema: Type.Number({ exclusiveMinimum: 0 }), default: 10 },
   TASK_ATTEMPTS: { schema: Type.Integer({ minimum: 1, maximum: 100 }), default: 3 },
+  // BullMQ's key prefix in Redis: separates deployments (or test runs) sharing one Redis
+  QUEUE_PREFIX: { schema: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' }), default: 'wd' },
+  // Queue timing: operational knobs that tests shorten (a killed worker's chunk comes back in
+  // seconds, a failing task gives up quickly).
+  // A worker's lock on a running task: a dead worker's task is taken up after about this.
+  QUEUE_LOCK_MS: { schema: Type.Integer({ minimum: 500 }), default: 30_000 },
+  // How often workers look for stalled tasks.
+  QUEUE_STALLED_MS: { schema: Type.Integer({ minimum: 100 }), default: 15_000 },
+  // First retry delay of a failed task; it doubles each attempt.
+  TASK_BACKOFF_MS: { schema: Type.Integer({ minimum: 0 }), default: 2000 },
+  // Media programs: the ones that ship with the project unless these name others explicitly.
+  FFMPEG_PATH: { schema: Type.String({ minLength: 1 }), default: undefined },
+  FFPROBE_PATH: { schema: Type.String({ minLength: 1 }), default: undefined },
   CALLBACK_ALLOWLIST: { schema: Type.String(), default: undefined },
   CALLBACK_SECRET: { schema: Type.String({ minLength: 1 }), default: undefined },
   MEDIA_URL_TTL_SECONDS: { schema: Type.Integer({ minimum: 1 }), default: 3600 },
@@ -81,6 +94,13 @@ export interface Config {
   workerConcurrency: number;
   chunkSeconds: number;
   taskAttempts: number;
+  queuePrefix: string;
+  queueLockMs: number;
+  queueStalledMs: number;
+  taskBackoffMs: number;
+  /** explicit media programs (FFMPEG_PATH, FFPROBE_PATH); null = the ones shipped with the project */
+  ffmpegPath: string | null;
+  ffprobePath: string | null;
   /** hostnames callbacks may go to; null = any public host */
   callbackAllowlist: readonly string[] | null;
   callbackSecret: string;
@@ -231,6 +251,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerConcurrency: raw.WORKER_CONCURRENCY ?? 1,
     chunkSeconds: raw.CHUNK_SECONDS ?? 10,
     taskAttempts: raw.TASK_ATTEMPTS ?? 3,
+    queuePrefix: raw.QUEUE_PREFIX ?? 'wd',
+    queueLockMs: raw.QUEUE_LOCK_MS ?? 30_000,
+    queueStalledMs: raw.QUEUE_STALLED_MS ?? 15_000,
+    taskBackoffMs: raw.TASK_BACKOFF_MS ?? 2000,
+    ffmpegPath: raw.FFMPEG_PATH ?? null,
+    ffprobePath: raw.FFPROBE_PATH ?? null,
     callbackAllowlist: allowlist,
     callbackSecret:
       raw.CALLBACK_SECRET ??

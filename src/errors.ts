@@ -76,3 +76,9 @@ export class ConfigError extends Error {
 export function isAppError(e: unknown): e is AppError {
   return e instanceof AppError;
 }
+
+export class RangeNotSatisfiableError extends AppError {
+  constructor(message: string, code = 'RANGE_NOT_SATISFIABLE') {
+    super(416, code, message);
+  }
+}

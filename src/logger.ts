@@ -8,12 +8,21 @@ export function redactUrl(url: string): string {
   return url.replace(/([?&](?:access_token|sig)=)[^&#]*/g, '$1[redacted]');
 }
 
-/** Structured JSON logs (pino). Secrets in headers, bodies and URLs are redacted. */
+/**
+ * Structured JSON logs (pino). Secrets in headers, bodies and URLs are redacted. On a terminal
+ * (and not in production) the lines go through pino-pretty so a person can read them; anywhere
+ * else (files, containers, log shippers) they stay one JSON object per line.
+ */
 export function createLogger(
-  config: Pick<Config, 'logLevel'>,
+  config: Pick<Config, 'logLevel' | 'isProduction'>,
   bindings: Record<string, unknown> = {},
+  stdoutIsTerminal = process.stdout.isTTY === true,
 ): Logger {
+  const pretty = stdoutIsTerminal && !config.isProduction && config.logLevel !== 'silent';
   return pino({
+    ...(pretty
+      ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } } }
+      : {}),
     level: config.logLevel,
     base: { pid: process.pid, ...bindings },
     redact: {

@@ -96,7 +96,7 @@ export async function serve(argv: string[]): Promise<void> {
   checkRole('serve', config, workers);
   const log = createLogger(config);
   const rt: Runtime = await createRuntime(config, { log, workers });
-  const app = await rt.buildHttpApp();
+  const { app } = rt;
   // While shutting down, answers tell keep-alive clients to close their connection: otherwise a
   // connection busy when the signal came stays open, idle, and holds up app.close().
   let closing = false;
@@ -107,7 +107,7 @@ export async function serve(argv: string[]): Promise<void> {
   await app.listen({ port: config.port, host: config.host });
   log.info(
     {
-      db: rt.ctx.database.kind,
+      db: rt.database.kind,
       queue: config.redisUrl ? 'bullmq' : 'memory',
       workers,
       dataDir: config.dataDir,
@@ -121,8 +121,7 @@ export async function serve(argv: string[]): Promise<void> {
   }
   onSignals(log, async () => {
     closing = true;
-    await app.close(); // stop accepting, finish in-flight requests
-    await rt.close(); // stop taking tasks, wait for running ones, close the database
+    await rt.close(); // stop accepting, finish in-flight requests and running tasks, close the database
   });
 }
 

@@ -1,105 +1,90 @@
 import { createHmac } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { type AppContext, buildApp, createAppContext } from './app.js';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
 import type { Config } from './config.js';
-import { createPipelineRepository, type PipelineRepository } from './db/repositories/pipeline.js';
+import { createDatabase, type DatabaseHandle, migrateToLatest } from './db/index.js';
+import { createRepositories, type Repositories } from './db/repositories/index.js';
 import { ConfigError } from './errors.js';
-import { detectRoutes } from './http/routes/detect.js';
-import { mediaRoutes } from './http/routes/media.js';
-import { resultsRoutes } from './http/routes/results.js';
-import { webRoutes } from './http/routes/web.js';
 import { CUDA_INSTALL_HINT, cudaProviderInstalled } from './inference/cuda.js';
 import { parseDevice } from './inference/device.js';
 import { createModelRegistry, type ModelRegistry } from './inference/registry.js';
-import type { Logger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
 import { type MediaBinaries, resolveMediaBinaries } from './media/binaries.js';
+import { probeVideo } from './media/probe.js';
 import { deliverCallback } from './pipeline/callbacks.js';
+import { createTaskHandlers } from './pipeline/handlers.js';
+import { createJobScheduler } from './pipeline/next.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
-import { createTaskHandlers, enqueueCallback, type JobForPipeline } from './pipeline/tasks.js';
 import { createBullmqQueue } from './queue/bullmq.js';
 import { createMemoryQueue } from './queue/memory.js';
 import type { TaskName, TaskQueue } from './queue/port.js';
-import { createDetectionsService } from './services/detections.js';
-import { createMediaLinks } from './services/media-links.js';
+import { type AuthService, createAuthService } from './services/auth.js';
+import { createArgon2Hasher } from './services/auth-hasher.js';
+import { createDetectionsService, type DetectionsService } from './services/detections.js';
+import { createImageDetectionService, type ImageDetectionService } from './services/image-detection.js';
+import { createJobsService, type JobsService } from './services/jobs.js';
+import { createMediaLinks, type MediaLinks } from './services/media-links.js';
+import { type BlobStore, createLocalStorage } from './storage/local.js';
 
 /**
- * The composition root: builds every part from the configuration and wires them, for each role.
- * `serve` (API, and in standalone mode the workers too), `worker` (tasks only) and the local
- * `detect` command all come through here, so they run the same code.
+ * The composition root: the one place where parts are built and wired, in dependency order
+ * (database → repositories → media and models → queue → pipeline → services → HTTP app), each
+ * part handed exactly the parts it uses. Every role comes through here: `serve` (the API, and in
+ * standalone mode the workers too), `worker` (tasks only), the local `detect` command, and the
+ * tests, which run the same app with test options (their own database, a recording queue).
  */
 
 /** The converted default model is cached inside the installation, not in DATA_DIR. */
 export const MODEL_CACHE_DIR = fileURLToPath(new URL('../models/cache', import.meta.url));
 
 export interface RuntimeOptions {
-  log: Logger;
+  /** default: a pino logger from the configuration */
+  log?: Logger;
   /** run task handlers in this process */
   workers: boolean;
   /** which tasks this process consumes (default: all) */
   queues?: TaskName[];
+  /** handlers at once (default: WORKER_CONCURRENCY) */
   concurrency?: number;
-  /** first retry delay of a failed task (ms) */
-  backoffMs?: number;
-  /** ffmpeg decoder threads per chunk (default 1; benchmarks compare) */
+  /** benchmark knobs: ffmpeg decoder threads per chunk, frames decoded ahead, ms between writes */
   decodeThreads?: number;
-  /** frames ffmpeg may decode ahead of the detector (default: decodeChunkFrames') */
   decodeReadAhead?: number;
-  /** a chunk's results are written at most this often, in ms (default: the pipeline's, 1000) */
   writeEveryMs?: number;
+  /** how often an events stream re-reads its job (ms) */
+  eventsPollMs?: number;
+  /** test seam: an open database to use instead of opening the configured one (not closed by close()) */
+  database?: DatabaseHandle;
+  /** test seam: a queue to use instead of the configured one */
+  queue?: TaskQueue;
 }
 
 export interface Runtime {
   config: Config;
-  ctx: AppContext;
+  log: Logger;
+  database: DatabaseHandle;
+  repos: Repositories;
+  storage: BlobStore;
+  media: MediaBinaries;
+  models: ModelRegistry;
   queue: TaskQueue;
   pipeline: Pipeline;
-  models: ModelRegistry;
-  media: MediaBinaries;
-  repo: PipelineRepository;
-  /** the HTTP app (not listening) */
-  buildHttpApp(): ReturnType<typeof buildApp>;
+  services: {
+    auth: AuthService;
+    jobs: JobsService;
+    detections: DetectionsService;
+    imageDetection: ImageDetectionService;
+    mediaLinks: MediaLinks;
+  };
+  /** the HTTP app with every route (not listening: `serve` listens, a `worker` does not) */
+  app: FastifyInstance;
+  /** Stops the app, the workers (waiting for running tasks), the models and the database. */
   close(): Promise<void>;
 }
 
 /** A key for one purpose derived from the JWT secret, so one leaked key does not give the other. */
 export function deriveKey(secret: string, purpose: string): string {
   return createHmac('sha256', secret).update(`web-detector:${purpose}`).digest('base64url');
-}
-
-/** BullMQ's key prefix in Redis: QUEUE_PREFIX (so benchmarks and tests can share a Redis), default "wd". */
-export function queuePrefix(env: NodeJS.ProcessEnv = process.env): string {
-  const p = env.QUEUE_PREFIX?.trim();
-  return p ? p : 'wd';
-}
-
-export interface QueueTiming {
-  /** a worker's lock on a running task (QUEUE_LOCK_MS, default 30 000): a dead worker's task is taken up after about this */
-  lockDurationMs: number;
-  /** how often workers look for stalled tasks (QUEUE_STALLED_MS, default 15 000) */
-  stalledIntervalMs: number;
-  /** first retry delay of a failed task (TASK_BACKOFF_MS, default 2000; doubles each attempt) */
-  backoffMs: number;
-}
-
-/**
- * Queue timing from the environment: operational knobs that tests shorten (a killed worker's chunk
- * comes back in seconds, a failing task gives up quickly). A bad value is refused with one sentence.
- */
-export function queueTimingFromEnv(env: NodeJS.ProcessEnv = process.env): QueueTiming {
-  const int = (name: string, dflt: number, min: number): number => {
-    const raw = env[name]?.trim();
-    if (raw === undefined || raw === '') return dflt;
-    const n = Number(raw);
-    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < min) {
-      throw new ConfigError(`${name} must be a whole number of milliseconds, at least ${min}.`);
-    }
-    return n;
-  };
-  return {
-    lockDurationMs: int('QUEUE_LOCK_MS', 30_000, 500),
-    stalledIntervalMs: int('QUEUE_STALLED_MS', 15_000, 100),
-    backoffMs: int('TASK_BACKOFF_MS', 2000, 0),
-  };
 }
 
 /**
@@ -113,10 +98,17 @@ export function checkDetectorDevice(spec: string, providerInstalled = cudaProvid
   }
 }
 
-export async function createRuntime(config: Config, opts: RuntimeOptions): Promise<Runtime> {
-  const { log } = opts;
+/** What detecting needs without a database: media programs, models, and the single-image service. */
+export interface DetectionEngine {
+  media: MediaBinaries;
+  models: ModelRegistry;
+  imageDetection: ImageDetectionService;
+}
+
+/** Media programs and models from the configuration (the `detect <image>` command needs no more). */
+export async function createDetectionEngine(config: Config): Promise<DetectionEngine> {
   checkDetectorDevice(config.detectorDevice);
-  const media = resolveMediaBinaries();
+  const media = resolveMediaBinaries({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath });
   const models = await createModelRegistry({
     modelsDir: config.modelsDir ?? undefined,
     cacheDir: MODEL_CACHE_DIR,
@@ -124,65 +116,62 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     intraOpThreads: config.detectorThreads,
     maxBatch: config.detectorBatchSize,
   });
-  // QUEUE_PREFIX separates deployments (or test runs) sharing one Redis
-  const qs = queueTimingFromEnv();
-  const queue: TaskQueue = config.redisUrl
-    ? createBullmqQueue({
-        url: config.redisUrl,
-        prefix: queuePrefix(),
-        lockDuration: qs.lockDurationMs,
-        stalledInterval: qs.stalledIntervalMs,
-      })
-    : createMemoryQueue();
-  // the jobs service needs the pipeline, the pipeline needs the database the context opens
-  let pipeline: Pipeline | undefined;
-  const ctx = await createAppContext(config, {
-    isKnownModel: (name) => models.list().some((m) => m.name === name),
-    pipeline: {
-      submit: (jobId) => pipeline!.submit(jobId),
-      cancel: (jobId) => pipeline!.cancel(jobId),
-    },
-  });
-  const repo = createPipelineRepository(ctx.database.db);
-  const settings = {
-    chunkSeconds: config.chunkSeconds,
-    batchSize: config.detectorBatchSize,
-    attempts: config.taskAttempts,
-    backoffMs: opts.backoffMs ?? qs.backoffMs,
-    decodeThreads: opts.decodeThreads,
-    decodeReadAhead: opts.decodeReadAhead,
-    writeEveryMs: opts.writeEveryMs,
-  };
-  const loadJob = (jobId: string) => repo.getJob(jobId) as Promise<JobForPipeline | null>;
-  const enqueueNotify = (jobId: string) => enqueueCallback({ queue, loadJob }, jobId);
-  pipeline = createPipeline({ repo, queue, log, settings, afterFailure: enqueueNotify });
-  const callbackSecret = config.callbackSecret;
+  return { media, models, imageDetection: createImageDetectionService({ models, media }) };
+}
 
+/** The configured task queue: BullMQ on Redis when REDIS_URL is set, else the in-process one. */
+export function createTaskQueue(config: Config): TaskQueue {
+  if (!config.redisUrl) return createMemoryQueue();
+  return createBullmqQueue({
+    url: config.redisUrl,
+    prefix: config.queuePrefix,
+    lockDuration: config.queueLockMs,
+    stalledInterval: config.queueStalledMs,
+  });
+}
+
+export async function createRuntime(config: Config, opts: RuntimeOptions): Promise<Runtime> {
+  const log = opts.log ?? createLogger(config);
+
+  // database, migrated
+  const database = opts.database ?? (await createDatabase(config));
+  const ownsDatabase = !opts.database;
+  try {
+    await migrateToLatest(database.db);
+  } catch (e) {
+    if (ownsDatabase) await database.close().catch(() => {});
+    throw e;
+  }
+  const repos = createRepositories(database.db);
+  const storage = createLocalStorage(config.storageDir);
+
+  // media and models
+  const { media, models, imageDetection } = await createDetectionEngine(config);
+
+  // queue and pipeline
+  const queue = opts.queue ?? createTaskQueue(config);
+  const scheduler = createJobScheduler({
+    queue,
+    retry: { attempts: config.taskAttempts, backoffMs: config.taskBackoffMs },
+  });
+  const pipeline = createPipeline({ jobs: repos.jobs, chunks: repos.chunks, queue, scheduler, log });
   if (opts.workers) {
     const handlers = createTaskHandlers({
-      repo,
-      loadJob,
-      videoPath: (key) => ctx.storage.path(key),
+      jobs: repos.jobs,
+      chunks: repos.chunks,
+      frames: repos.frames,
       media,
+      storage,
       detectors: models,
-      queue,
-      log,
-      settings,
-      async notify(jobId) {
-        const job = await repo.getJob(jobId);
-        if (!job?.options?.callbackUrl) return;
-        await deliverCallback(
-          job.options.callbackUrl,
-          {
-            jobId,
-            status: job.status,
-            error: job.error,
-            finishedAt: job.finishedAt ? new Date(job.finishedAt).toISOString() : null,
-            framesAnalysed: job.framesDone,
-            links: { self: `/v1/jobs/${jobId}`, detections: `/v1/jobs/${jobId}/detections` },
-          },
-          { secret: callbackSecret, allowlist: config.callbackAllowlist },
-        );
+      scheduler,
+      deliver: deliverCallback,
+      callbacks: { secret: config.callbackSecret, allowlist: config.callbackAllowlist },
+      settings: {
+        chunkSeconds: config.chunkSeconds,
+        batchSize: config.detectorBatchSize,
+        decodeThreads: opts.decodeThreads,
+        decodeReadAhead: opts.decodeReadAhead,
+        writeEveryMs: opts.writeEveryMs,
       },
     });
     await queue.work(handlers, {
@@ -191,40 +180,65 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     });
   }
 
-  const detections = createDetectionsService({ repo });
-  const links = createMediaLinks({
+  // services
+  const auth = createAuthService({
+    users: repos.users,
+    tokens: repos.refreshTokens,
+    config,
+    hasher: createArgon2Hasher(config.argon2),
+  });
+  const jobs = createJobsService({
+    jobs: repos.jobs,
+    storage,
+    probe: (file) => probeVideo(media.ffprobe, file),
+    config,
+    isKnownModel: (name) => models.list().some((m) => m.name === name),
+    pipeline,
+    log,
+  });
+  const detections = createDetectionsService({ frames: repos.frames });
+  const mediaLinks = createMediaLinks({
     secret: deriveKey(config.jwtSecret, 'media-links'),
     ttlSeconds: config.mediaUrlTtlSeconds,
   });
 
+  // the HTTP app
+  const app = await buildApp({
+    config,
+    logger: log,
+    auth,
+    jobs,
+    detections,
+    imageDetection,
+    mediaLinks,
+    models,
+    storage,
+    jobsRepository: repos.jobs,
+    readiness: { database: () => database.ping(), queue: () => queue.ping() },
+    eventsPollMs: opts.eventsPollMs,
+  });
+
+  let closing: Promise<void> | undefined;
   return {
     config,
-    ctx,
+    log,
+    database,
+    repos,
+    storage,
+    media,
+    models,
     queue,
     pipeline,
-    models,
-    media,
-    repo,
-    buildHttpApp: () =>
-      buildApp({
-        config,
-        db: ctx.database.db,
-        repos: ctx.repos,
-        auth: ctx.auth,
-        jobs: ctx.jobs,
-        readiness: { queue: () => queue.ping() },
-        logger: log,
-        extraRoutes: [
-          async (app) => resultsRoutes(app as never, { jobs: ctx.jobs, detections }),
-          async (app) => detectRoutes(app as never, { models, media }),
-          async (app) => mediaRoutes(app as never, { links, jobs: ctx.jobs, storage: ctx.storage }),
-          webRoutes,
-        ],
-      }),
-    async close() {
-      await queue.close({ timeoutMs: 20_000 });
-      await models.close();
-      await ctx.close();
+    services: { auth, jobs, detections, imageDetection, mediaLinks },
+    app,
+    close() {
+      closing ??= (async () => {
+        await app.close(); // stop accepting, finish in-flight requests
+        await queue.close({ timeoutMs: 20_000 }); // stop taking tasks, wait for running ones
+        await models.close();
+        if (ownsDatabase) await database.close();
+      })();
+      return closing;
     },
   };
 }

@@ -2,14 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { loadConfig } from '../config.js';
-import { detectImageFile, InvalidImageError } from '../inference/image.js';
-import { createModelRegistry } from '../inference/registry.js';
+import { DEFAULT_MIN_SCORE } from '../api/schemas.js';
+import { type Config, loadConfig } from '../config.js';
+import { isAppError } from '../errors.js';
 import { createLogger } from '../logger.js';
-import { resolveMediaBinaries } from '../media/binaries.js';
-import { runProgram } from '../media/run.js';
-import { toStoredDetection } from '../pipeline/tasks.js';
-import { createRuntime, MODEL_CACHE_DIR } from '../runtime.js';
+import { InvalidImageError, isStillImage } from '../media/image.js';
+import { createDetectionEngine, createRuntime } from '../runtime.js';
 import type { UploadPart } from '../services/jobs.js';
 import { parseFlags, UsageError } from './args.js';
 import { createProgressBar } from './progress.js';
@@ -36,72 +34,74 @@ export async function detectCommand(argv: string[]): Promise<void> {
   const file = positional[0];
   const format = (flags.format as string | undefined) ?? 'json';
   if (format !== 'json' && format !== 'ndjson') throw new UsageError('--format must be json or ndjson.');
-  const media = resolveMediaBinaries();
-  if (await isStillImage(media.ffprobe, file)) {
-    const models = await createModelRegistry({
-      cacheDir: MODEL_CACHE_DIR,
-      modelsDir: process.env.MODELS_DIR,
+  // a throwaway data folder: the embedded database of a video run, never the user's ./data
+  const dataDir = mkdtempSync(join(tmpdir(), 'web-detector-cli-'));
+  try {
+    const config = loadConfig({
+      ...process.env,
+      DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      REDIS_URL: '',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      MAX_UPLOAD_BYTES: String(Number.MAX_SAFE_INTEGER),
+      ARGON2_MEMORY_KIB: '1024',
+      ARGON2_TIME_COST: '1',
     });
+    if (await detectImage(config, file, flags)) return;
+    await detectVideo(config, file, flags, format);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Prints the detections of `file` if it is a still image; false when it is not one. */
+async function detectImage(
+  config: Config,
+  file: string,
+  flags: Record<string, string | boolean>,
+): Promise<boolean> {
+  const engine = await createDetectionEngine(config);
+  let still: boolean;
+  try {
+    still = await isStillImage(engine.media.ffprobe, file);
+  } catch (e) {
+    await engine.models.close();
+    if (e instanceof InvalidImageError) throw new UsageError(e.message);
+    throw e;
+  }
+  if (still) {
     try {
-      const minScore = flags['min-score'] === undefined ? 0.25 : Number(flags['min-score']);
+      const minScore = flags['min-score'] === undefined ? DEFAULT_MIN_SCORE : Number(flags['min-score']);
       if (!(minScore >= 0 && minScore <= 1))
         throw new UsageError('--min-score must be a number from 0 to 1.');
-      const r = await detectImageFile(models, file, {
-        ffmpegPath: media.ffmpeg,
-        ffprobePath: media.ffprobe,
+      const result = await engine.imageDetection.detect(file, {
         minScore,
         labels: typeof flags.labels === 'string' ? flags.labels.split(',').map((s) => s.trim()) : undefined,
         model: flags.model as string | undefined,
       });
-      process.stdout.write(
-        `${JSON.stringify({ ...r, detections: r.detections.map(toStoredDetection) }, null, 2)}\n`,
-      );
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     } catch (e) {
-      if (e instanceof InvalidImageError) throw new UsageError(e.message);
+      if (isAppError(e)) throw new UsageError(e.message);
       throw e;
     } finally {
-      await models.close();
+      await engine.models.close();
     }
-    return;
+    return true;
   }
-  await detectVideo(file, flags, format);
-}
-
-async function isStillImage(ffprobe: string, file: string): Promise<boolean> {
-  const r = await runProgram(ffprobe, [
-    '-v',
-    'error',
-    '-show_entries',
-    'format=format_name',
-    '-of',
-    'csv=p=0',
-    file,
-  ]);
-  if (r.code !== 0) throw new UsageError(`${file} cannot be read as an image or a video.`);
-  return /(image2|png_pipe|jpeg_pipe|webp_pipe|bmp_pipe)/.test(r.stdout.toString());
+  await engine.models.close();
+  return false;
 }
 
 async function detectVideo(
+  config: Config,
   file: string,
   flags: Record<string, string | boolean>,
   format: string,
 ): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'web-detector-cli-'));
-  const config = loadConfig({
-    ...process.env,
-    DATA_DIR: dataDir,
-    DATABASE_URL: '',
-    REDIS_URL: '',
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    MAX_UPLOAD_BYTES: String(Number.MAX_SAFE_INTEGER),
-    ARGON2_MEMORY_KIB: '1024',
-    ARGON2_TIME_COST: '1',
-  });
-  const log = createLogger(config);
-  const rt = await createRuntime(config, { log, workers: true });
+  const rt = await createRuntime(config, { log: createLogger(config), workers: true });
   const bar = createProgressBar();
   try {
-    const user = await rt.ctx.repos.users.create({ id: randomUUID(), username: 'cli', passwordHash: 'x' });
+    const user = await rt.repos.users.create({ id: randomUUID(), username: 'cli', passwordHash: 'x' });
     const fields: [string, string | boolean | undefined][] = [
       ['fps', flags.fps],
       ['minScore', flags['min-score']],
@@ -113,19 +113,19 @@ async function detectVideo(
         if (typeof value === 'string') yield { type: 'field', fieldname, value };
       yield { type: 'file', fieldname: 'video', filename: basename(file), file: createReadStream(file) };
     }
-    let job = await rt.ctx.jobs.create(user.id, parts()).catch((e: Error) => {
+    let job = await rt.services.jobs.create(user.id, parts()).catch((e: Error) => {
       throw new UsageError(e.message);
     });
     while (job.status === 'queued' || job.status === 'processing') {
       bar.update(job.progress.framesDone, job.progress.framesTotal, job.status);
       await new Promise((r) => setTimeout(r, 250));
-      job = await rt.ctx.jobs.get(user.id, job.id);
+      job = await rt.services.jobs.get(user.id, job.id);
     }
     bar.update(job.progress.framesDone, job.progress.framesTotal, job.status);
     bar.end();
     if (job.status !== 'completed')
       throw new UsageError(`The analysis ${job.status}: ${job.error ?? 'no reason given'}`);
-    const frames = rt.repo.listFrames.bind(rt.repo);
+    const frames = rt.repos.frames.list.bind(rt.repos.frames);
     const out = process.stdout;
     if (format === 'ndjson') {
       for await (const f of allFrames(frames, job.id)) out.write(`${JSON.stringify(f)}\n`);
@@ -140,7 +140,6 @@ async function detectVideo(
     }
   } finally {
     await rt.close();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

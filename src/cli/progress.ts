@@ -1,21 +1,45 @@
-/** A one-line progress bar on stderr (redrawn in place on a TTY, a line per 10% otherwise). */
-export function createProgressBar(stream: NodeJS.WriteStream = process.stderr, width = 30) {
+import cliProgress from 'cli-progress';
+
+/**
+ * The CLI's progress on stderr: cli-progress's bar, redrawn in place, on a terminal; elsewhere
+ * (a log file, CI) one plain line per 10% instead, which cli-progress does not offer (its
+ * non-TTY mode prints on a timer, repeating lines while nothing changes).
+ */
+export function createProgressBar(stream: NodeJS.WriteStream = process.stderr) {
+  if (stream.isTTY) {
+    const bar = new cliProgress.SingleBar(
+      {
+        stream,
+        format: '[{bar}] {percentage}% {value}/{total} {status}',
+        hideCursor: true,
+        clearOnComplete: false,
+      },
+      cliProgress.Presets.legacy,
+    );
+    let started = false;
+    return {
+      update(done: number, total: number, status = '') {
+        if (!started) {
+          bar.start(Math.max(total, 1), done, { status });
+          started = true;
+        }
+        bar.setTotal(Math.max(total, 1));
+        bar.update(done, { status });
+      },
+      end() {
+        if (started) bar.stop();
+      },
+    };
+  }
   let lastTenth = -1;
   return {
-    update(done: number, total: number, label = '') {
+    update(done: number, total: number, status = '') {
       const frac = total > 0 ? Math.min(1, done / total) : 0;
-      if (stream.isTTY) {
-        const filled = Math.round(frac * width);
-        stream.write(
-          `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% ${done}/${total} ${label}`,
-        );
-      } else if (Math.floor(frac * 10) > lastTenth) {
+      if (Math.floor(frac * 10) > lastTenth) {
         lastTenth = Math.floor(frac * 10);
-        stream.write(`${(frac * 100).toFixed(0)}% ${done}/${total} ${label}\n`);
+        stream.write(`${(frac * 100).toFixed(0)}% ${done}/${total} ${status}\n`);
       }
     },
-    end() {
-      if (stream.isTTY) stream.write('\n');
-    },
+    end() {},
   };
 }

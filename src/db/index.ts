@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import { PGliteDialect } from './pglite-dialect.js';
@@ -13,7 +13,20 @@ export type DatabaseKind = 'pglite' | 'postgres';
 export interface DatabaseHandle {
   db: Kysely<Database>;
   kind: DatabaseKind;
+  /** resolves when the database answers a trivial query (readiness) */
+  ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+function handle(db: Kysely<Database>, kind: DatabaseKind): DatabaseHandle {
+  return {
+    db,
+    kind,
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
 }
 
 /**
@@ -29,7 +42,7 @@ export async function createDatabase(
     // a dropped idle connection must not crash the process
     pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, kind: 'postgres', close: () => db.destroy() };
+    return handle(db, 'postgres');
   }
   mkdirSync(config.dbDir, { recursive: true });
   const { PGlite } = await import('@electric-sql/pglite');
@@ -39,7 +52,7 @@ export async function createDatabase(
       return instance;
     }),
   });
-  return { db, kind: 'pglite', close: () => db.destroy() };
+  return handle(db, 'pglite');
 }
 
 /** Postgres error code of a unique-constraint violation (both drivers report `code`). */

@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 /** Timestamps come back as Date from both drivers; we write Date or ISO strings. */
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -11,8 +11,9 @@ export type NullableJson<T> = ColumnType<T | null, string | null, string | null>
 /** bigint: pg returns int8 as a string, PGlite as a number or bigint. */
 export type BigIntColumn = ColumnType<string | number | bigint, number, number>;
 
-export type JobStatus = 'queued' | 'processing' | 'completed' | 'failed' | 'canceled';
-export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'processing', 'completed', 'failed', 'canceled'];
+import type { JobStatus } from '../api/schemas.js';
+
+export { JOB_STATUSES, type JobStatus } from '../api/schemas.js';
 
 export interface UsersTable {
   id: string;
@@ -88,5 +89,3 @@ export type UserRow = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;
 export type RefreshTokenRow = Selectable<RefreshTokensTable>;
 export type JobRow = Selectable<JobsTable>;
-export type NewJob = Insertable<JobsTable>;
-export type JobUpdate = Updateable<JobsTable>;

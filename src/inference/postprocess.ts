@@ -2,11 +2,13 @@
  * Raw detections in model-input pixels → the API's detections in original-frame pixels:
  * score threshold, label filter, class-aware NMS, cap, box mapping and clamping.
  */
+
+import { DEFAULT_MIN_SCORE, type Detection as StoredDetection } from '../api/schemas.js';
 import { nms, type RawDetection } from './nms.js';
 import { inputToOriginal } from './resize.js';
 import type { Box, Detection, DetectOptions, FrameSize, ModelInput } from './types.js';
 
-export const DEFAULT_MIN_SCORE = 0.25;
+export { DEFAULT_MIN_SCORE };
 export const DEFAULT_IOU = 0.45;
 export const DEFAULT_MAX_DETECTIONS = 100;
 
@@ -53,4 +55,14 @@ export function postprocess(
     out.push({ label: labelOf(ctx.labels, d.classId), classId: d.classId, score: d.score, box });
   }
   return out;
+}
+
+/** What is stored and returned per detection: label, score rounded to 4 places, box to 0.1 px. */
+export function toStoredDetection(d: Detection): StoredDetection {
+  const r = (x: number, k: number) => Math.round(x * k) / k;
+  return {
+    label: d.label,
+    score: r(d.score, 1e4),
+    box: { x1: r(d.box.x1, 10), y1: r(d.box.y1, 10), x2: r(d.box.x2, 10), y2: r(d.box.y2, 10) },
+  };
 }

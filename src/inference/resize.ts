@@ -1,19 +1,9 @@
 /**
- * How frames are resized to the model input (by ffmpeg, in C) and how to undo it for boxes.
- * Both functions must agree with ffmpeg's own arithmetic, which test/integration checks against
- * the real binary.
+ * Where a frame lands in the model input after ffmpeg resized it (src/media/scale.ts), and how to
+ * undo it for boxes. This geometry must agree with ffmpeg's own arithmetic, which
+ * test/integration checks against the real binary.
  */
 import type { FrameSize, ModelInput } from './types.js';
-
-/** Grey 114 (0x72), the letterbox padding colour YOLO-family models are trained with. */
-export const LETTERBOX_COLOR = '0x727272';
-
-/** The ffmpeg `-vf` filter that resizes a frame to the model input (followed by `-pix_fmt rgb24`). */
-export function ffmpegScaleFilter(input: Pick<ModelInput, 'width' | 'height' | 'resize'>): string {
-  const { width: W, height: H } = input;
-  if (input.resize === 'stretch') return `scale=${W}:${H}`;
-  return `scale=${W}:${H}:force_original_aspect_ratio=decrease,pad=${W}:${H}:(ow-iw)/2:(oh-ih)/2:color=${LETTERBOX_COLOR}`;
-}
 
 export interface LetterboxGeometry {
   /** size of the scaled image inside the model input */

@@ -1,27 +1,21 @@
-import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 
 /**
- * Where the ffmpeg and ffprobe programs are. A system ffmpeg on PATH wins (it is usually newer and
- * may have hardware decoders); otherwise the static binaries that the npm packages
- * @ffmpeg-installer/ffmpeg and @ffprobe-installer/ffprobe ship are used, so a bare machine works.
- * FFMPEG_PATH / FFPROBE_PATH override both.
+ * Where the ffmpeg and ffprobe programs are: the ones that ship with the project (npm packages), so
+ * behaviour never depends on what happens to be on PATH; FFMPEG_PATH / FFPROBE_PATH (config) name
+ * other programs explicitly.
  */
 export interface MediaBinaries {
   ffmpeg: string;
   ffprobe: string;
 }
 
-const require = createRequire(import.meta.url);
-
-function onPath(name: string): string | undefined {
-  try {
-    execFileSync(name, ['-version'], { stdio: 'ignore', timeout: 5000 });
-    return name;
-  } catch {
-    return undefined;
-  }
+export interface MediaPaths {
+  ffmpegPath?: string | null;
+  ffprobePath?: string | null;
 }
+
+const require = createRequire(import.meta.url);
 
 function fromPackage(pkg: string): string | undefined {
   try {
@@ -31,18 +25,13 @@ function fromPackage(pkg: string): string | undefined {
   }
 }
 
-let cached: MediaBinaries | undefined;
-
-export function resolveMediaBinaries(env: NodeJS.ProcessEnv = process.env): MediaBinaries {
-  if (cached && !env.FFMPEG_PATH && !env.FFPROBE_PATH) return cached;
-  const ffmpeg = env.FFMPEG_PATH || onPath('ffmpeg') || fromPackage('@ffmpeg-installer/ffmpeg');
-  const ffprobe = env.FFPROBE_PATH || onPath('ffprobe') || fromPackage('@ffprobe-installer/ffprobe');
+export function resolveMediaBinaries(paths: MediaPaths = {}): MediaBinaries {
+  const ffmpeg = paths.ffmpegPath || fromPackage('@ffmpeg-installer/ffmpeg');
+  const ffprobe = paths.ffprobePath || fromPackage('@ffprobe-installer/ffprobe');
   if (!ffmpeg || !ffprobe) {
     throw new Error(
-      'ffmpeg/ffprobe not found: install ffmpeg on PATH, set FFMPEG_PATH and FFPROBE_PATH, or reinstall the npm dependencies.',
+      'ffmpeg/ffprobe not found: reinstall the npm dependencies, or set FFMPEG_PATH and FFPROBE_PATH.',
     );
   }
-  const found = { ffmpeg, ffprobe };
-  if (!env.FFMPEG_PATH && !env.FFPROBE_PATH) cached = found;
-  return found;
+  return { ffmpeg, ffprobe };
 }

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import type { JobRecord } from '../db/repositories/jobs.js';
 
 /**
  * Job callbacks: when a job completes or fails we POST its status to the `callbackUrl` the user
@@ -88,6 +89,21 @@ export interface CallbackPayload {
   finishedAt: string | null;
   framesAnalysed: number;
   links: { self: string; detections: string };
+}
+
+/** What a callback says about a finished job (docs/api.md, "Callbacks"). */
+export function callbackPayload(
+  job: Pick<JobRecord, 'id' | 'status' | 'error' | 'finishedAt' | 'framesDone'>,
+): CallbackPayload {
+  const self = `/v1/jobs/${job.id}`;
+  return {
+    jobId: job.id,
+    status: job.status,
+    error: job.error,
+    finishedAt: job.finishedAt ? job.finishedAt.toISOString() : null,
+    framesAnalysed: job.framesDone,
+    links: { self, detections: `${self}/detections` },
+  };
 }
 
 /** One delivery attempt; throws on network errors and non-2xx answers so the queue retries. */

@@ -1,77 +1,55 @@
 import type { Logger } from 'pino';
-import type { PipelineRepository } from '../db/repositories/pipeline.js';
+import type { ChunksRepository } from '../db/repositories/chunks.js';
+import type { JobsRepository } from '../db/repositories/jobs.js';
 import type { TaskName, TaskPayloads, TaskQueue } from '../queue/port.js';
-import { failureReason } from './tasks.js';
+import { failureReason } from './failures.js';
+import type { JobScheduler } from './next.js';
 
 /**
- * The pipeline as the rest of the service sees it: submit a job, cancel it, take up unfinished
- * jobs after a restart, and turn a task's last failed attempt into a failed job.
+ * The pipeline as the rest of the service sees it: submit a job, take up unfinished jobs after a
+ * restart, and turn a task's last failed attempt into a failed job with a sentence.
  */
 export interface Pipeline {
   submit(jobId: string): Promise<void>;
-  cancel(jobId: string): Promise<void>;
   /** Standalone restart: re-enqueue what an in-memory queue lost when the process stopped. */
   resumeUnfinished(): Promise<number>;
 }
 
 export function createPipeline(deps: {
-  repo: PipelineRepository;
-  queue: TaskQueue;
+  jobs: Pick<JobsRepository, 'listUnfinished' | 'fail' | 'getById'>;
+  chunks: Pick<ChunksRepository, 'list' | 'mark'>;
+  queue: Pick<TaskQueue, 'onFinalFailure'>;
+  scheduler: JobScheduler;
   log: Logger;
-  settings: { attempts: number; backoffMs: number };
-  /** enqueue the job's callback after it failed */
-  afterFailure(jobId: string): Promise<void>;
 }): Pipeline {
-  const { repo, queue, settings } = deps;
-  const opts = (dedupeId: string) => ({
-    dedupeId,
-    attempts: settings.attempts,
-    backoffMs: settings.backoffMs,
-  });
+  const { jobs, chunks, scheduler } = deps;
 
-  queue.onFinalFailure(async (name: TaskName, payload: TaskPayloads[TaskName], error: Error) => {
-    const jobId = (payload as { jobId: string }).jobId;
+  deps.queue.onFinalFailure(async (name: TaskName, payload: TaskPayloads[TaskName], error: Error) => {
+    const { jobId } = payload;
     if (name === 'notify') {
       deps.log.warn({ jobId, err: error }, 'job callback could not be delivered');
       return;
     }
-    const chunkIndex = (payload as { chunkIndex?: number }).chunkIndex;
+    const chunkIndex = 'chunkIndex' in payload ? payload.chunkIndex : undefined;
     const reason = failureReason(name, { chunkIndex }, error);
-    if (chunkIndex !== undefined)
-      await repo.markChunk(jobId, chunkIndex, { status: 'failed', error: reason });
-    if (await repo.finish(jobId, 'failed', { error: reason })) {
+    if (chunkIndex !== undefined) await chunks.mark(jobId, chunkIndex, { status: 'failed', error: reason });
+    if (await jobs.fail(jobId, reason)) {
       deps.log.warn({ jobId, task: name, err: error }, 'job failed');
-      await deps.afterFailure(jobId);
+      const job = await jobs.getById(jobId);
+      await scheduler.callback(jobId, job?.options.callbackUrl ?? null);
     }
   });
 
   return {
-    async submit(jobId) {
-      await queue.enqueue('process', { jobId }, opts(`process:${jobId}`));
-    },
-    async cancel(jobId) {
-      // running detect tasks check the status between batches and stop; queued ones no-op
-      await repo.finish(jobId, 'canceled', {});
-    },
+    submit: (jobId) => scheduler.plan(jobId),
     async resumeUnfinished() {
-      const jobs = await repo.unfinishedJobs();
-      for (const job of jobs) {
-        const chunks = job.status === 'processing' ? await repo.listChunks(job.id) : [];
-        if (chunks.length === 0) {
-          await queue.enqueue('process', { jobId: job.id }, opts(`process:${job.id}`));
-          continue;
-        }
-        const left = chunks.filter((c) => c.status !== 'done');
-        for (const c of left) {
-          await queue.enqueue(
-            'detect',
-            { jobId: job.id, chunkIndex: c.chunkIndex },
-            opts(`detect:${job.id}:${c.chunkIndex}`),
-          );
-        }
-        if (left.length === 0) await queue.enqueue('finalize', { jobId: job.id }, opts(`finalize:${job.id}`));
+      const unfinished = await jobs.listUnfinished();
+      for (const job of unfinished) {
+        const planned = job.status === 'processing' ? await chunks.list(job.id) : [];
+        if (planned.length === 0) await scheduler.plan(job.id);
+        else await scheduler.continueJob(job.id, planned);
       }
-      return jobs.length;
+      return unfinished.length;
     },
   };
 }

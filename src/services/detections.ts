@@ -1,4 +1,5 @@
-import type { FrameRecord, PipelineRepository } from '../db/repositories/pipeline.js';
+import type { Frame, LabelsFrame } from '../api/schemas.js';
+import type { FrameRecord, FramesRepository } from '../db/repositories/frames.js';
 
 /**
  * Reading a job's results: pages of frames by frame index (keyset, so page N costs the same as
@@ -9,18 +10,6 @@ import type { FrameRecord, PipelineRepository } from '../db/repositories/pipelin
  * that label and only that label's detections; `minScore` drops weaker detections but keeps the
  * frame (an analysed frame with nothing above the threshold is still an answer: "nothing here").
  */
-
-export interface StoredDetection {
-  label: string;
-  score: number;
-  box: { x1: number; y1: number; x2: number; y2: number };
-}
-
-export interface FrameOut {
-  frameIndex: number;
-  timestamp: number;
-  detections: StoredDetection[];
-}
 
 export interface DetectionFilter {
   from?: number;
@@ -42,8 +31,8 @@ export function decodeCursor(cursor: string): number {
 }
 
 /** Pure: applies the label and score filters to one frame's detections. */
-export function filterFrame(frame: FrameRecord, f: DetectionFilter): FrameOut {
-  const dets = (frame.detections as StoredDetection[])
+export function filterFrame(frame: FrameRecord, f: DetectionFilter): Frame {
+  const dets = frame.detections
     .filter(
       (d) =>
         (f.label === undefined || d.label === f.label) && (f.minScore === undefined || d.score >= f.minScore),
@@ -58,11 +47,7 @@ export function filterFrame(frame: FrameRecord, f: DetectionFilter): FrameOut {
 }
 
 /** Pure: the per-frame (label, score) view that plain per-frame consumers want. */
-export function toLabelsView(frame: FrameOut): {
-  frameIndex: number;
-  timestamp: number;
-  labels: [string, number][];
-} {
+export function toLabelsView(frame: Frame): LabelsFrame {
   return {
     frameIndex: frame.frameIndex,
     timestamp: frame.timestamp,
@@ -70,10 +55,10 @@ export function toLabelsView(frame: FrameOut): {
   };
 }
 
-export function createDetectionsService(deps: { repo: Pick<PipelineRepository, 'listFrames'> }) {
+export function createDetectionsService(deps: { frames: Pick<FramesRepository, 'list'> }) {
   async function page(jobId: string, filter: DetectionFilter, cursor: string | undefined, limit: number) {
     const afterFrame = cursor ? decodeCursor(cursor) : undefined;
-    const rows = await deps.repo.listFrames(jobId, {
+    const rows = await deps.frames.list(jobId, {
       afterFrame,
       limit: limit + 1, // one extra row tells whether another page exists
       from: filter.from,
@@ -86,7 +71,7 @@ export function createDetectionsService(deps: { repo: Pick<PipelineRepository, '
     return { frames, nextCursor };
   }
 
-  async function* all(jobId: string, filter: DetectionFilter, pageSize = 1000): AsyncGenerator<FrameOut> {
+  async function* all(jobId: string, filter: DetectionFilter, pageSize = 1000): AsyncGenerator<Frame> {
     let cursor: string | undefined;
     for (;;) {
       const p = await page(jobId, filter, cursor, pageSize);

@@ -1,18 +1,9 @@
 import { isIP } from 'node:net';
+import { DEFAULT_MIN_SCORE, DEFAULT_MODEL, type JobOptions } from '../api/schemas.js';
 import { ValidationError } from '../errors.js';
 import { CallbackUrlError, checkCallbackUrl, isNonPublicAddress } from '../pipeline/callbacks.js';
 
-/** A job's analysis options, as stored in `jobs.options` and returned in Job.options. */
-export interface JobOptions {
-  fps: number | null;
-  minScore: number;
-  labels: string[] | null;
-  model: string;
-  callbackUrl: string | null;
-}
-
-export const DEFAULT_MODEL = 'centernet';
-export const DEFAULT_MIN_SCORE = 0.25;
+export type { JobOptions } from '../api/schemas.js';
 export const OPTION_FIELDS = ['fps', 'minScore', 'labels', 'model', 'callbackUrl'] as const;
 
 const invalid = (message: string) => new ValidationError(message, 'INVALID_OPTION');

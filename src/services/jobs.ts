@@ -2,9 +2,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { pipeline as pump } from 'node:stream/promises';
+import type { Job, JobList } from '../api/schemas.js';
 import type { Config } from '../config.js';
-import type { JobCursor, JobsRepository } from '../db/repositories/jobs.js';
-import type { JobRow, JobStatus } from '../db/types.js';
+import type { JobCursor, JobRecord, JobsRepository } from '../db/repositories/jobs.js';
 import {
   ConflictError,
   NotFoundError,
@@ -15,46 +15,18 @@ import {
 } from '../errors.js';
 import { ProbeError, type VideoProbe } from '../media/probe.js';
 import type { BlobStore } from '../storage/local.js';
-import { type JobOptions, parseJobOptions, sanitizeFilename } from './jobs-options.js';
-
-export type { JobOptions } from './jobs-options.js';
-
-/** The Job JSON of docs/api.md. */
-export interface JobView {
-  id: string;
-  status: JobStatus;
-  video: { originalName: string; sizeBytes: number; sha256: string; probe: unknown };
-  options: JobOptions;
-  progress: {
-    chunksDone: number;
-    chunksTotal: number;
-    framesDone: number;
-    framesTotal: number;
-    percent: number;
-  };
-  error: string | null;
-  summary: unknown;
-  createdAt: string;
-  updatedAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  links: { self: string; detections: string; events: string };
-}
+import { parseJobOptions, sanitizeFilename } from './jobs-options.js';
 
 /** What the HTTP layer hands over: @fastify/multipart's parts, structurally. */
 export type UploadPart =
   | { type: 'file'; fieldname: string; filename?: string; file: Readable & { truncated?: boolean } }
   | { type: 'field'; fieldname: string; value: unknown; valueTruncated?: boolean };
 
-export interface JobPipeline {
+/** What the jobs service asks of the pipeline: take a new job. (A canceled or deleted job needs
+ * nothing: its remaining tasks see the status and stop.) */
+export interface JobSubmitter {
   submit(jobId: string): Promise<void>;
-  cancel(jobId: string): Promise<void>;
 }
-
-export const noopPipeline: JobPipeline = {
-  async submit() {},
-  async cancel() {},
-};
 
 export interface JobsServiceDeps {
   jobs: JobsRepository;
@@ -62,21 +34,18 @@ export interface JobsServiceDeps {
   probe(file: string): Promise<VideoProbe>;
   config: Pick<Config, 'maxUploadBytes' | 'maxVideoSeconds' | 'callbackAllowlist'>;
   isKnownModel(name: string): boolean;
-  pipeline: JobPipeline;
+  pipeline: JobSubmitter;
   log?: { warn(obj: unknown, msg?: string): void };
 }
 
 export interface JobsService {
-  create(userId: string, parts: AsyncIterable<UploadPart>): Promise<JobView>;
-  get(userId: string, jobId: string): Promise<JobView>;
-  list(
-    userId: string,
-    opts: { limit?: number; cursor?: string },
-  ): Promise<{ jobs: JobView[]; nextCursor: string | null }>;
-  cancel(userId: string, jobId: string): Promise<JobView>;
+  create(userId: string, parts: AsyncIterable<UploadPart>): Promise<Job>;
+  get(userId: string, jobId: string): Promise<Job>;
+  list(userId: string, opts: { limit?: number; cursor?: string }): Promise<JobList>;
+  cancel(userId: string, jobId: string): Promise<Job>;
   remove(userId: string, jobId: string): Promise<void>;
-  /** For other routes (media, detections): the row if `userId` owns it, else null. */
-  getOwned(userId: string, jobId: string): Promise<{ id: string; videoKey: string; row: JobRow } | null>;
+  /** For other routes (media, detections): the job if `userId` owns it, else null (a 404 for them). */
+  getOwned(userId: string, jobId: string): Promise<JobRecord | null>;
   /** The stored video of any user's job (a signed media link is its own authorization). */
   getVideoKey(jobId: string): Promise<{ key: string; formatName: string | null } | null>;
 }
@@ -84,40 +53,41 @@ export interface JobsService {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const notFound = () => new NotFoundError('The job was not found.', 'JOB_NOT_FOUND');
 
-const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
-const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
+const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
 
-/** The one place a jobs row becomes the API's Job JSON. */
-export function toJobView(row: JobRow): JobView {
-  const framesTotal = row.frames_total;
-  const framesDone = row.frames_done;
-  let percent = 0;
-  if (row.status === 'completed') percent = 100;
-  else if (framesTotal > 0) percent = Math.min(100, Math.round((framesDone / framesTotal) * 1000) / 10);
-  const self = `/v1/jobs/${row.id}`;
+/** Pure: how far a job is, in percent of its analysed frames (100 once completed). */
+export function progressPercent(job: Pick<JobRecord, 'status' | 'framesDone' | 'framesTotal'>): number {
+  if (job.status === 'completed') return 100;
+  if (job.framesTotal <= 0) return 0;
+  return Math.min(100, Math.round((job.framesDone / job.framesTotal) * 1000) / 10);
+}
+
+/** The one place a job becomes the API's Job JSON. */
+export function toJobView(job: JobRecord): Job {
+  const self = `/v1/jobs/${job.id}`;
   return {
-    id: row.id,
-    status: row.status,
+    id: job.id,
+    status: job.status,
     video: {
-      originalName: row.original_name,
-      sizeBytes: Number(row.size_bytes),
-      sha256: row.sha256,
-      probe: json(row.probe),
+      originalName: job.originalName,
+      sizeBytes: job.sizeBytes,
+      sha256: job.sha256,
+      probe: job.probe,
     },
-    options: json<JobOptions>(row.options),
+    options: job.options,
     progress: {
-      chunksDone: row.chunks_done,
-      chunksTotal: row.chunks_total,
-      framesDone,
-      framesTotal,
-      percent,
+      chunksDone: job.chunksDone,
+      chunksTotal: job.chunksTotal,
+      framesDone: job.framesDone,
+      framesTotal: job.framesTotal,
+      percent: progressPercent(job),
     },
-    error: row.error,
-    summary: row.summary === null ? null : json(row.summary),
-    createdAt: iso(row.created_at) as string,
-    updatedAt: iso(row.updated_at) as string,
-    startedAt: iso(row.started_at),
-    finishedAt: iso(row.finished_at),
+    error: job.error,
+    summary: job.summary,
+    createdAt: job.createdAt.toISOString(),
+    updatedAt: job.updatedAt.toISOString(),
+    startedAt: iso(job.startedAt),
+    finishedAt: iso(job.finishedAt),
     links: { self, detections: `${self}/detections`, events: `${self}/events` },
   };
 }
@@ -150,7 +120,7 @@ const FIELD_MAX = 4096;
 export function createJobsService(deps: JobsServiceDeps): JobsService {
   const { jobs, storage, config } = deps;
 
-  async function owned(userId: string, jobId: string): Promise<JobRow> {
+  async function owned(userId: string, jobId: string): Promise<JobRecord> {
     if (!UUID.test(jobId)) throw notFound();
     const row = await jobs.getForOwner(jobId, userId);
     if (!row) throw notFound();
@@ -283,9 +253,7 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
       const nextCursor =
-        rows.length > limit && last
-          ? encodeCursor({ createdAt: new Date(last.created_at), id: last.id })
-          : null;
+        rows.length > limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null;
       return { jobs: page.map(toJobView), nextCursor };
     },
 
@@ -298,31 +266,32 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
         );
       }
       if (row.status === 'canceled') return toJobView(row);
+      // running detect tasks see the status between batches and stop; queued ones do nothing
       const after = await jobs.cancel(jobId, userId);
       if (!after) throw notFound();
-      if (after.status === 'canceled') await deps.pipeline.cancel(jobId);
-      else throw new ConflictError(`The job has already ${after.status}.`, 'JOB_FINISHED');
+      if (after.status !== 'canceled') {
+        throw new ConflictError(`The job has already ${after.status}.`, 'JOB_FINISHED');
+      }
       return toJobView(after);
     },
 
     async remove(userId, jobId) {
-      const row = await owned(userId, jobId);
-      if (row.status === 'queued' || row.status === 'processing') await deps.pipeline.cancel(jobId);
+      // a running job's tasks find it gone and stop (its frames are deleted with it)
+      const job = await owned(userId, jobId);
       if (!(await jobs.delete(jobId, userId))) throw notFound();
-      await storage.remove(row.video_key);
+      await storage.remove(job.videoKey);
     },
 
     async getOwned(userId, jobId) {
       if (!UUID.test(jobId)) return null;
-      const row = await jobs.getForOwner(jobId, userId);
-      return row ? { id: row.id, videoKey: row.video_key, row } : null;
+      return (await jobs.getForOwner(jobId, userId)) ?? null;
     },
 
     async getVideoKey(jobId) {
       if (!UUID.test(jobId)) return null;
-      const row = await jobs.getById(jobId);
-      if (!row) return null;
-      return { key: row.video_key, formatName: json<{ formatName?: string }>(row.probe)?.formatName ?? null };
+      const job = await jobs.getById(jobId);
+      if (!job) return null;
+      return { key: job.videoKey, formatName: job.probe?.formatName ?? null };
     },
   };
 }

@@ -15,10 +15,11 @@ import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { resolveMediaBinaries } from '../../src/media/binaries.js';
+import { fixture as fixturePhoto } from '../fixtures/index.js';
 
 const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const fixture = resolve(root, '../shared/fixtures/images/astronaut.png');
+const fixture = fixturePhoto('astronaut.png');
 
 interface Frame {
   frameIndex: number;
@@ -112,6 +113,8 @@ before(async () => {
         PORT: String(port),
         HOST: '127.0.0.1',
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+        // several chunks, so progress moves in steps the page can be seen showing
+        CHUNK_SECONDS: '2',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -162,8 +165,9 @@ after(async () => {
 });
 
 /**
- * 2 s, 640x360, 10 fps, H.264: the astronaut portrait, centre-cropped to 16:9. (Letterboxed, the
- * default model, which stretches frames to 512x512, scores the person under 0.25.)
+ * 12 s, 640x360, 10 fps, H.264: the astronaut portrait, centre-cropped to 16:9. (Letterboxed, the
+ * default model, which stretches frames to 512x512, scores the person under 0.25.) Long enough
+ * (120 frames, 6 chunks) for the page to show the analysis part-way.
  */
 function makeVideo(out: string): void {
   const { ffmpeg } = resolveMediaBinaries();
@@ -172,7 +176,7 @@ function makeVideo(out: string): void {
     [
       ...['-hide_banner', '-loglevel', 'error', '-y', '-loop', '1', '-i', fixture],
       ...['-vf', 'scale=640:-2,crop=640:360,fps=10,format=yuv420p'],
-      ...['-t', '2', '-c:v', 'libx264', '-preset', 'veryfast', '-movflags', '+faststart', out],
+      ...['-t', '12', '-c:v', 'libx264', '-preset', 'veryfast', '-movflags', '+faststart', out],
     ],
     { stdio: 'pipe', timeout: 30_000 },
   );
@@ -235,6 +239,24 @@ test('web UI: sign up, upload, watch, play with boxes, seek by timeline, wrong f
   const row = page.locator('tr[data-job-id]').first();
   await row.waitFor();
   const jobId = (await row.getAttribute('data-job-id'))!;
+
+  // live progress from the event stream: the list shows the job part-way, strictly between 0 and 100
+  const partWay = await page.waitForFunction(
+    (id) => {
+      const bar = document.querySelector(`tr[data-job-id="${id}"] progress`) as HTMLProgressElement | null;
+      const cell = document.querySelector(
+        `tr[data-job-id="${id}"] .progress-cell span`,
+      ) as HTMLElement | null;
+      const text = cell?.textContent ?? '';
+      return bar && bar.value > 0 && bar.value < 100 ? { value: bar.value, text } : null;
+    },
+    jobId,
+    { timeout: 60_000, polling: 50 },
+  );
+  const seen = (await partWay.jsonValue()) as { value: number; text: string };
+  assert.ok(seen.value > 0 && seen.value < 100, `progress part-way: ${seen.value}`);
+  assert.match(seen.text, /^\s*\d+%$/);
+  assert.ok(Math.abs(Number(seen.text.trim().replace('%', '')) - seen.value) <= 0.5, seen.text);
 
   // a wrong file: the server's own sentence is shown
   const form = new FormData();

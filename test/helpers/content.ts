@@ -9,7 +9,10 @@ import { runProgram } from '../../src/media/run.js';
  * astronaut (a person) for `segmentSeconds`, then over the coffee photo (cups, a dining table).
  * The ground truth changes over time, which is what a video test should check.
  */
-export const FIXTURES = new URL('../../../shared/fixtures/images/', import.meta.url).pathname;
+import { FIXTURES_DIR as FIXTURES } from '../fixtures/index.js';
+
+export { FIXTURES };
+
 const CACHE = join(tmpdir(), 'web-detector-test-media');
 
 export interface ContentVideoSpec {

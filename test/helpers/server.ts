@@ -4,16 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
-import { buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createDatabase, type DatabaseHandle, migrateToLatest } from '../../src/db/index.js';
-import { createRepositories, type Repositories } from '../../src/db/repositories/index.js';
-import { resolveMediaBinaries } from '../../src/media/binaries.js';
-import { probeVideo } from '../../src/media/probe.js';
-import { createAuthService } from '../../src/services/auth.js';
-import { createArgon2Hasher } from '../../src/services/auth-hasher.js';
-import { createJobsService, type JobPipeline, noopPipeline } from '../../src/services/jobs.js';
-import { type BlobStore, createLocalStorage } from '../../src/storage/local.js';
+import type { Repositories } from '../../src/db/repositories/index.js';
+import { createMemoryQueue } from '../../src/queue/memory.js';
+import type { TaskName, TaskQueue } from '../../src/queue/port.js';
+import { createRuntime, type Runtime } from '../../src/runtime.js';
+import type { BlobStore } from '../../src/storage/local.js';
 
 export type DbKind = 'pglite' | 'postgres';
 export const DB_KINDS: DbKind[] = ['pglite', 'postgres'];
@@ -67,6 +64,7 @@ export async function createTestDatabase(kind: DbKind): Promise<TestDatabase> {
 
 export interface TestServer {
   url: string;
+  rt: Runtime;
   app: FastifyInstance;
   config: Config;
   repos: Repositories;
@@ -74,14 +72,22 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+export interface TestServerOptions {
+  /** run the pipeline's workers in the process (default false: jobs stay queued) */
+  workers?: boolean;
+  /** the task queue (default: an in-process one); a test passes its own to watch or break it */
+  queue?: TaskQueue;
+}
+
 /**
- * Builds and listens (port 0) an app over a test database. `env` overrides configuration; argon2
- * runs with modest real parameters (4 MiB, 1 pass) to keep the suite fast.
+ * The app users run (the composition root, src/runtime.ts), on a test database, listening on a
+ * free port. `env` overrides configuration; argon2 runs with modest real parameters (4 MiB, 1
+ * pass) to keep the suite fast. Without workers nothing consumes the queue: jobs stay `queued`.
  */
 export async function startServer(
   tdb: TestDatabase,
   env: Record<string, string> = {},
-  opts: { pipeline?: JobPipeline; queuePing?: () => Promise<void>; storageDir?: string } = {},
+  opts: TestServerOptions = {},
 ): Promise<TestServer> {
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -92,29 +98,44 @@ export async function startServer(
     ...(tdb.databaseUrl ? { DATABASE_URL: tdb.databaseUrl } : {}),
     ...env,
   });
-  const repos = createRepositories(tdb.handle.db);
-  const storage = createLocalStorage(opts.storageDir ?? config.storageDir);
-  const hasher = createArgon2Hasher(config.argon2);
-  const auth = createAuthService({ users: repos.users, tokens: repos.refreshTokens, config, hasher });
-  const { ffprobe } = resolveMediaBinaries();
-  const jobs = createJobsService({
-    jobs: repos.jobs,
-    storage,
-    probe: (file) => probeVideo(ffprobe, file),
-    config,
-    isKnownModel: (name) => name === 'centernet' || name === 'yolo-test',
-    pipeline: opts.pipeline ?? noopPipeline,
+  const rt = await createRuntime(config, {
+    workers: opts.workers ?? false,
+    database: tdb.handle,
+    queue: opts.queue,
+    eventsPollMs: 200,
   });
-  const app = await buildApp({
-    config,
-    db: tdb.handle.db,
-    repos,
-    auth,
-    jobs,
-    readiness: { queue: opts.queuePing ?? (async () => {}) },
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const addr = app.server.address();
+  await rt.app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = rt.app.server.address();
   if (!addr || typeof addr === 'string') throw new Error('no address');
-  return { url: `http://127.0.0.1:${addr.port}`, app, config, repos, storage, close: () => app.close() };
+  return {
+    url: `http://127.0.0.1:${addr.port}`,
+    rt,
+    app: rt.app,
+    config,
+    repos: rt.repos,
+    storage: rt.storage,
+    close: () => rt.close(),
+  };
+}
+
+/** An in-process queue that records what is enqueued (and can be made to fail its ping). */
+export function recordingQueue(): TaskQueue & {
+  enqueued: { name: TaskName; payload: unknown }[];
+  pingFails: boolean;
+} {
+  const inner = createMemoryQueue();
+  const q = {
+    ...inner,
+    enqueued: [] as { name: TaskName; payload: unknown }[],
+    pingFails: false,
+    async enqueue(...args: Parameters<TaskQueue['enqueue']>) {
+      q.enqueued.push({ name: args[0], payload: args[1] });
+      return inner.enqueue(...args);
+    },
+    async ping() {
+      if (q.pingFails) throw new Error('queue down');
+      return inner.ping();
+    },
+  };
+  return q;
 }

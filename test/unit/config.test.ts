@@ -43,11 +43,40 @@ describe('loadConfig', () => {
     assert.equal(c.callbackAllowlist, null);
     assert.ok(c.callbackSecret.length >= 32);
     assert.equal(c.mediaUrlTtlSeconds, 3600);
+    assert.equal(c.queuePrefix, 'wd');
+    assert.equal(c.queueLockMs, 30_000);
+    assert.equal(c.queueStalledMs, 15_000);
+    assert.equal(c.taskBackoffMs, 2000);
+    assert.equal(c.ffmpegPath, null);
+    assert.equal(c.ffprobePath, null);
     assert.ok(Object.isFrozen(c));
     assert.ok(Object.isFrozen(c.argon2));
     assert.throws(() => {
       (c as { port: number }).port = 1;
     }, TypeError);
+  });
+
+  it('reads the queue timing and prefix, and refuses bad values with a sentence naming the variable', () => {
+    const c = loadConfig({
+      DATA_DIR: tmp(),
+      QUEUE_PREFIX: 'wd-test-1',
+      QUEUE_LOCK_MS: '2000',
+      QUEUE_STALLED_MS: ' 1000 ',
+      TASK_BACKOFF_MS: '0',
+    });
+    assert.deepEqual(
+      [c.queuePrefix, c.queueLockMs, c.queueStalledMs, c.taskBackoffMs],
+      ['wd-test-1', 2000, 1000, 0],
+    );
+    const refuses = (env: Record<string, string>, re: RegExp) =>
+      assert.throws(
+        () => loadConfig({ DATA_DIR: tmp(), ...env }),
+        (e: Error) => e instanceof ConfigError && re.test(e.message),
+      );
+    refuses({ QUEUE_LOCK_MS: '100' }, /^QUEUE_LOCK_MS must be an integer at least 500\.$/);
+    refuses({ QUEUE_STALLED_MS: '1.5' }, /^QUEUE_STALLED_MS must be an integer/);
+    refuses({ TASK_BACKOFF_MS: 'soon' }, /^TASK_BACKOFF_MS must be an integer/);
+    refuses({ QUEUE_PREFIX: 'a b' }, /^QUEUE_PREFIX has an invalid value/);
   });
 
   it('reads values', () => {

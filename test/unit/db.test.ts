@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { isUniqueViolation } from '../../src/db/index.js';
 import { createMigrator } from '../../src/db/migrations.js';
 import { createRepositories } from '../../src/db/repositories/index.js';
+import type { VideoProbe } from '../../src/media/probe.js';
 import { createTestDatabase, DB_KINDS, type TestDatabase } from '../helpers/server.js';
 
 for (const kind of DB_KINDS) {
@@ -95,11 +96,14 @@ for (const kind of DB_KINDS) {
           originalName: 'a.mp4',
           sizeBytes: 5_000_000_000,
           sha256: 'f'.repeat(64),
-          probe: { formatName: 'mov', list: [1, 2] },
-          options: { labels: ['a'] },
+          probe: { formatName: 'mov', list: [1, 2] } as unknown as VideoProbe,
+          options: { fps: null, minScore: 0.3, labels: ['a'], model: 'centernet', callbackUrl: null },
         });
-        assert.equal(Number(row.size_bytes), 5_000_000_000);
+        assert.equal(row.sizeBytes, 5_000_000_000);
         assert.deepEqual(row.probe, { formatName: 'mov', list: [1, 2] });
+        assert.deepEqual(row.options.labels, ['a']);
+        assert.equal(row.status, 'queued');
+        assert.ok(row.createdAt instanceof Date);
       }
       assert.equal(await repos.jobs.getForOwner(ids[0], other.id), undefined);
       assert.ok(await repos.jobs.getForOwner(ids[0], u.id));
@@ -111,7 +115,7 @@ for (const kind of DB_KINDS) {
       const last = p1[2];
       const p2 = await repos.jobs.listByOwner(u.id, {
         limit: 3,
-        after: { createdAt: new Date(last.created_at), id: last.id },
+        after: { createdAt: last.createdAt, id: last.id },
       });
       assert.deepEqual(
         p2.map((r) => r.id),

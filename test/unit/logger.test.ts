@@ -14,7 +14,10 @@ test('redactUrl hides access tokens and media signatures, keeps the rest', () =>
 
 test("the logger's request serializer logs the redacted URL, never the token", () => {
   type Serializers = { req: (r: object) => { url: string } };
-  const log = createLogger({ logLevel: 'info' }) as unknown as Record<symbol, Serializers>;
+  const log = createLogger({ logLevel: 'info', isProduction: false }, {}, false) as unknown as Record<
+    symbol,
+    Serializers
+  >;
   const serialized = log[pino.symbols.serializersSym].req({
     method: 'GET',
     url: '/v1/jobs/1/events?access_token=secret-token',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseRange, videoContentType } from '../../src/http/routes/media.js';
+import { parseRange, videoContentType } from '../../src/http/range.js';
 import { createMediaLinks } from '../../src/services/media-links.js';
 
 const secret = 'a-test-secret-of-enough-length';

@@ -1,4 +1,14 @@
-import type { Frame, Job, TokenPair, User } from './types.js';
+import type {
+  FramesPage,
+  Job,
+  JobList,
+  ProgressEvent,
+  StatusEvent,
+  TokenPair,
+  User,
+  UserEnvelope,
+  VideoUrl,
+} from './types.js';
 
 /** An API error: `message` is the server's one sentence (`error.message`). */
 export class ApiError extends Error {
@@ -165,7 +175,7 @@ async function json<T>(path: string, opts?: CallOptions): Promise<T> {
 export const api = {
   async register(username: string, password: string): Promise<User> {
     return (
-      await json<{ user: User }>('/v1/auth/register', {
+      await json<UserEnvelope>('/v1/auth/register', {
         method: 'POST',
         json: { username, password },
         auth: false,
@@ -192,9 +202,9 @@ export const api = {
     }
   },
   async me(): Promise<User> {
-    return (await json<{ user: User }>('/v1/auth/me')).user;
+    return (await json<UserEnvelope>('/v1/auth/me')).user;
   },
-  async listJobs(cursor?: string): Promise<{ jobs: Job[]; nextCursor: string | null }> {
+  async listJobs(cursor?: string): Promise<JobList> {
     const q = new URLSearchParams({ limit: '50' });
     if (cursor) q.set('cursor', cursor);
     return json(`/v1/jobs?${q}`);
@@ -208,19 +218,17 @@ export const api = {
   async deleteJob(id: string): Promise<void> {
     await call(`/v1/jobs/${encodeURIComponent(id)}`, { method: 'DELETE' });
   },
-  async videoUrl(id: string): Promise<{ url: string; expiresAt: string }> {
+  async videoUrl(id: string): Promise<VideoUrl> {
     return json(`/v1/jobs/${encodeURIComponent(id)}/video-url`);
   },
   /** Every analysed frame of a job, following nextCursor page by page. */
-  async allDetections(id: string, onPage?: (framesSoFar: number) => void): Promise<Frame[]> {
-    const frames: Frame[] = [];
+  async allDetections(id: string, onPage?: (framesSoFar: number) => void): Promise<FramesPage['frames']> {
+    const frames: FramesPage['frames'] = [];
     let cursor: string | null = null;
     for (let page = 0; page < 100_000; page++) {
       const q = new URLSearchParams({ format: 'json', limit: '1000' });
       if (cursor) q.set('cursor', cursor);
-      const body: { frames: Frame[]; nextCursor: string | null } = await json(
-        `/v1/jobs/${encodeURIComponent(id)}/detections?${q}`,
-      );
+      const body: FramesPage = await json(`/v1/jobs/${encodeURIComponent(id)}/detections?${q}`);
       frames.push(...body.frames);
       onPage?.(frames.length);
       if (!body.nextCursor || body.nextCursor === cursor) break;
@@ -282,8 +290,10 @@ export function uploadVideo(
 }
 
 export interface JobEventHandlers {
-  progress(p: Partial<Job['progress']> & { status?: Job['status'] }): void;
-  status(s: { status: Job['status']; error: string | null }): void;
+  /** `event: progress`: the job's status and progress, whenever either changes */
+  progress(e: ProgressEvent): void;
+  /** `event: status`: the job finished (or was deleted); the stream has ended */
+  status(e: StatusEvent): void;
   /** The stream broke (network, expired token): the caller re-reads the job and may reopen. */
   broken(): void;
 }

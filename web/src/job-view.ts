@@ -74,13 +74,8 @@ export function jobView(id: string): { el: HTMLElement; dispose(): void } {
     );
     let current = job;
     const stop = watchJob(job.id, {
-      progress(p) {
-        const { status, ...progress } = p;
-        current = {
-          ...current,
-          status: status ?? current.status,
-          progress: { ...current.progress, ...progress },
-        };
+      progress(e) {
+        current = { ...current, status: e.status, progress: e.progress };
         bar.value = current.progress.percent;
         txt.textContent = ` ${current.progress.percent.toFixed(0)}%`;
       },

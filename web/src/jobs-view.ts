@@ -237,12 +237,11 @@ export function jobsView(): { el: HTMLElement; dispose(): void } {
   function watch(id: string): void {
     if (disposed || watchers.has(id)) return;
     const stop = watchJob(id, {
-      progress(p) {
+      progress(e) {
         failures.delete(id);
         const job = jobs.get(id);
         if (!job) return;
-        const { status, ...progress } = p;
-        upsert({ ...job, status: status ?? job.status, progress: { ...job.progress, ...progress } });
+        upsert({ ...job, status: e.status, progress: e.progress });
       },
       status() {
         watchers.delete(id);

@@ -1,46 +1,118 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import type { JobOptions, Summary } from '../../api/schemas.js';
+import type { VideoProbe } from '../../media/probe.js';
+import { fromJson, toJson } from '../json.js';
 import type { Database, JobRow, JobStatus } from '../types.js';
 import { JOB_STATUSES } from '../types.js';
 
-export interface NewJobInput {
+/**
+ * The `jobs` table, and the only place that writes it: creation, every status change (each a
+ * conditional UPDATE, so completion, failure and cancellation each happen at most once), and the
+ * progress counters (recounted from `job_chunks`, never incremented, so a chunk counted twice
+ * cannot push them past the total). Rows leave here camelCased, with their JSON parsed.
+ */
+
+export interface JobRecord {
   id: string;
   userId: string;
+  status: JobStatus;
   videoKey: string;
   originalName: string;
   sizeBytes: number;
   sha256: string;
-  probe: unknown;
-  options: unknown;
+  probe: VideoProbe;
+  options: JobOptions;
+  chunksTotal: number;
+  chunksDone: number;
+  framesTotal: number;
+  framesDone: number;
+  error: string | null;
+  summary: Summary | null;
+  createdAt: Date;
+  updatedAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
 }
+
+export type NewJob = Pick<
+  JobRecord,
+  'id' | 'userId' | 'videoKey' | 'originalName' | 'sizeBytes' | 'sha256' | 'probe' | 'options'
+>;
 
 export interface JobCursor {
   createdAt: Date;
   id: string;
 }
 
+export interface JobProgressCount {
+  chunksDone: number;
+  chunksTotal: number;
+}
+
 export interface JobsRepository {
-  create(job: NewJobInput): Promise<JobRow>;
+  create(job: NewJob): Promise<JobRecord>;
   /** The job if `userId` owns it. */
-  getForOwner(id: string, userId: string): Promise<JobRow | undefined>;
+  getForOwner(id: string, userId: string): Promise<JobRecord | undefined>;
   /** Any user's job (for workers and signed media links). */
-  getById(id: string): Promise<JobRow | undefined>;
+  getById(id: string): Promise<JobRecord | undefined>;
+  status(id: string): Promise<JobStatus | null>;
   /** Own jobs newest first, keyset-paged by (created_at, id) strictly after `after`. */
-  listByOwner(userId: string, opts: { limit: number; after?: JobCursor }): Promise<JobRow[]>;
-  /** Sets status canceled (with finished_at) unless the job already finished; returns the row after. */
-  cancel(id: string, userId: string): Promise<JobRow | undefined>;
+  listByOwner(userId: string, opts: { limit: number; after?: JobCursor }): Promise<JobRecord[]>;
+  /** Jobs a restarted standalone process must take up again, oldest first. */
+  listUnfinished(): Promise<{ id: string; status: JobStatus }[]>;
   /** Deletes the job and (by cascade) its chunks and frames. */
   delete(id: string, userId: string): Promise<boolean>;
   /** Number of jobs in each status (every status present, 0 when none). */
   countByStatus(): Promise<Record<JobStatus, number>>;
+
+  /** queued|processing → processing with the plan's totals; false when the job is no longer unfinished. */
+  startProcessing(id: string, totals: { chunksTotal: number; framesTotal: number }): Promise<boolean>;
+  /** processing → completed with its summary; false when another caller finished it first. */
+  complete(id: string, summary: Summary): Promise<boolean>;
+  /** queued|processing → failed with a sentence for the user; false when already finished. */
+  fail(id: string, error: string): Promise<boolean>;
+  /** The owner cancels: queued|processing → canceled. Returns the row as it is afterwards. */
+  cancel(id: string, userId: string): Promise<JobRecord | undefined>;
+  /** Recounts chunks and frames done from `job_chunks`. */
+  refreshProgress(id: string): Promise<JobProgressCount | null>;
 }
 
-export function createJobsRepository(db: Kysely<Database>): JobsRepository {
+export function toJobRecord(r: JobRow): JobRecord {
   return {
-    create: (j) => {
+    id: r.id,
+    userId: r.user_id,
+    status: r.status,
+    videoKey: r.video_key,
+    originalName: r.original_name,
+    sizeBytes: Number(r.size_bytes),
+    sha256: r.sha256,
+    probe: fromJson<VideoProbe>(r.probe),
+    options: fromJson<JobOptions>(r.options),
+    chunksTotal: r.chunks_total,
+    chunksDone: r.chunks_done,
+    framesTotal: r.frames_total,
+    framesDone: r.frames_done,
+    error: r.error,
+    summary: r.summary === null ? null : fromJson<Summary>(r.summary),
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
+    startedAt: r.started_at === null ? null : new Date(r.started_at),
+    finishedAt: r.finished_at === null ? null : new Date(r.finished_at),
+  };
+}
+
+const UNFINISHED: JobStatus[] = ['queued', 'processing'];
+
+export function createJobsRepository(db: Kysely<Database>): JobsRepository {
+  const selectJob = () => db.selectFrom('jobs').selectAll();
+  const updated = (r: { numUpdatedRows: bigint }) => Number(r.numUpdatedRows) === 1;
+
+  return {
+    async create(j) {
       // created_at set here (millisecond precision, like the JS Date in a cursor) so keyset paging
       // compares equal values exactly
       const now = new Date();
-      return db
+      const row = await db
         .insertInto('jobs')
         .values({
           id: j.id,
@@ -52,17 +124,31 @@ export function createJobsRepository(db: Kysely<Database>): JobsRepository {
           original_name: j.originalName,
           size_bytes: j.sizeBytes,
           sha256: j.sha256,
-          probe: JSON.stringify(j.probe),
-          options: JSON.stringify(j.options),
+          probe: toJson(j.probe),
+          options: toJson(j.options),
         })
         .returningAll()
         .executeTakeFirstOrThrow();
+      return toJobRecord(row);
     },
-    getForOwner: (id, userId) =>
-      db.selectFrom('jobs').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst(),
-    getById: (id) => db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst(),
-    listByOwner(userId, { limit, after }) {
-      let q = db.selectFrom('jobs').selectAll().where('user_id', '=', userId);
+
+    async getForOwner(id, userId) {
+      const r = await selectJob().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+      return r && toJobRecord(r);
+    },
+
+    async getById(id) {
+      const r = await selectJob().where('id', '=', id).executeTakeFirst();
+      return r && toJobRecord(r);
+    },
+
+    async status(id) {
+      const r = await db.selectFrom('jobs').select('status').where('id', '=', id).executeTakeFirst();
+      return r?.status ?? null;
+    },
+
+    async listByOwner(userId, { limit, after }) {
+      let q = selectJob().where('user_id', '=', userId);
       if (after) {
         q = q.where((eb) =>
           eb.or([
@@ -71,24 +157,18 @@ export function createJobsRepository(db: Kysely<Database>): JobsRepository {
           ]),
         );
       }
-      return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+      const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+      return rows.map(toJobRecord);
     },
-    async cancel(id, userId) {
-      const now = new Date();
-      await db
-        .updateTable('jobs')
-        .set({ status: 'canceled', updated_at: now, finished_at: now })
-        .where('id', '=', id)
-        .where('user_id', '=', userId)
-        .where('status', 'in', ['queued', 'processing'])
-        .execute();
-      return db
+
+    listUnfinished: () =>
+      db
         .selectFrom('jobs')
-        .selectAll()
-        .where('id', '=', id)
-        .where('user_id', '=', userId)
-        .executeTakeFirst();
-    },
+        .select(['id', 'status'])
+        .where('status', 'in', UNFINISHED)
+        .orderBy('created_at')
+        .execute(),
+
     async delete(id, userId) {
       const res = await db
         .deleteFrom('jobs')
@@ -97,6 +177,7 @@ export function createJobsRepository(db: Kysely<Database>): JobsRepository {
         .executeTakeFirst();
       return Number(res.numDeletedRows) > 0;
     },
+
     async countByStatus() {
       const rows = await db
         .selectFrom('jobs')
@@ -106,6 +187,75 @@ export function createJobsRepository(db: Kysely<Database>): JobsRepository {
       const out = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
       for (const r of rows) out[r.status] = Number(r.n);
       return out;
+    },
+
+    async startProcessing(id, totals) {
+      const r = await db
+        .updateTable('jobs')
+        .set({
+          status: 'processing',
+          chunks_total: totals.chunksTotal,
+          frames_total: totals.framesTotal,
+          started_at: sql<Date>`coalesce(started_at, now())`,
+          updated_at: sql<Date>`now()`,
+        })
+        .where('id', '=', id)
+        .where('status', 'in', UNFINISHED)
+        .executeTakeFirst();
+      return updated(r);
+    },
+
+    async complete(id, summary) {
+      const r = await db
+        .updateTable('jobs')
+        .set({
+          status: 'completed',
+          error: null,
+          summary: toJson(summary),
+          finished_at: sql<Date>`now()`,
+          updated_at: sql<Date>`now()`,
+        })
+        .where('id', '=', id)
+        .where('status', '=', 'processing')
+        .executeTakeFirst();
+      return updated(r);
+    },
+
+    async fail(id, error) {
+      const r = await db
+        .updateTable('jobs')
+        .set({ status: 'failed', error, finished_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
+        .where('id', '=', id)
+        .where('status', 'in', UNFINISHED)
+        .executeTakeFirst();
+      return updated(r);
+    },
+
+    async cancel(id, userId) {
+      const now = new Date();
+      await db
+        .updateTable('jobs')
+        .set({ status: 'canceled', updated_at: now, finished_at: now })
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .where('status', 'in', UNFINISHED)
+        .execute();
+      const r = await selectJob().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+      return r && toJobRecord(r);
+    },
+
+    async refreshProgress(id) {
+      const r = await db
+        .updateTable('jobs')
+        .set({
+          chunks_done: sql<number>`(select count(*)::int from job_chunks where job_id = ${id} and status = 'done')`,
+          frames_done: sql<number>`(select coalesce(sum(frames_done), 0)::int from job_chunks where job_id = ${id})`,
+          updated_at: sql<Date>`now()`,
+        })
+        .where('id', '=', id)
+        .returning(['chunks_done', 'chunks_total'])
+        .executeTakeFirst();
+      return r ? { chunksDone: r.chunks_done, chunksTotal: r.chunks_total } : null;
     },
   };
 }

@@ -1,11 +1,18 @@
 import type {} from '@fastify/rate-limit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import {
+  Credentials,
+  errorResponses,
+  LoginBody,
+  RefreshBody,
+  TokenPair,
+  UserEnvelope,
+} from '../../api/schemas.js';
 import type { Config } from '../../config.js';
 import { RateLimitedError } from '../../errors.js';
 import type { AuthService } from '../../services/auth.js';
 import { requireUser } from '../plugins/auth.js';
-import { Credentials, errorResponses, LoginBody, RefreshBody, TokenPair, User } from '../schemas.js';
 
 export interface AuthRoutesOptions {
   auth: AuthService;
@@ -22,7 +29,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         tags,
         summary: 'Create an account',
         body: Credentials,
-        response: { 201: Type.Object({ user: User }), ...errorResponses(400, 403, 409, 413) },
+        response: { 201: UserEnvelope, ...errorResponses(400, 403, 409, 413) },
       },
     },
     async (request, reply) => {
@@ -94,7 +101,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         tags,
         summary: 'The current user',
         security: [{ bearerAuth: [] }],
-        response: { 200: Type.Object({ user: User }), ...errorResponses(401) },
+        response: { 200: UserEnvelope, ...errorResponses(401) },
       },
     },
     async (request) => ({ user: await auth.me(requireUser(request).id) }),

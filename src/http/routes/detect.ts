@@ -1,13 +1,16 @@
 import type { MultipartFile, MultipartValue } from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import {
+  DEFAULT_MIN_SCORE,
+  DetectMultipart,
+  DetectResult,
+  errorResponses,
+  ModelList,
+} from '../../api/schemas.js';
 import { PayloadTooLargeError, UnsupportedMediaError, ValidationError } from '../../errors.js';
-import { detectImageFile, InvalidImageError } from '../../inference/image.js';
-import { type ModelRegistry, UnknownModelError } from '../../inference/registry.js';
-import type { MediaBinaries } from '../../media/binaries.js';
-import { toStoredDetection } from '../../pipeline/tasks.js';
+import type { ModelRegistry } from '../../inference/registry.js';
+import type { ImageDetectionService } from '../../services/image-detection.js';
 import { requireUser } from '../plugins/auth.js';
-import { errorResponses } from '../schemas.js';
 
 /**
  * `POST /v1/detect`: one image in, its detections out, synchronously; and `GET /v1/models`.
@@ -17,46 +20,13 @@ import { errorResponses } from '../schemas.js';
 export const MAX_IMAGE_BYTES = 25 * 1024 * 1024;
 
 export interface DetectRoutesOptions {
-  models: ModelRegistry;
-  media: MediaBinaries;
+  models: Pick<ModelRegistry, 'list'>;
+  imageDetection: ImageDetectionService;
 }
-
-const ModelOut = Type.Object({
-  name: Type.String(),
-  labels: Type.Array(Type.String()),
-  input: Type.Object({
-    width: Type.Integer(),
-    height: Type.Integer(),
-    layout: Type.String(),
-    resize: Type.String(),
-  }),
-  decoder: Type.String(),
-  source: Type.String(),
-});
-
-const DetectResult = Type.Object({
-  model: Type.String(),
-  width: Type.Integer(),
-  height: Type.Integer(),
-  detections: Type.Array(
-    Type.Object({
-      label: Type.String(),
-      score: Type.Number(),
-      box: Type.Object({ x1: Type.Number(), y1: Type.Number(), x2: Type.Number(), y2: Type.Number() }),
-    }),
-  ),
-});
-
-const DetectMultipart = Type.Object({
-  image: Type.String({ format: 'binary', description: 'a JPEG, PNG or WebP image' }),
-  minScore: Type.Optional(Type.Number({ minimum: 0, maximum: 1, default: 0.25 })),
-  labels: Type.Optional(Type.String({ description: 'comma-separated labels to keep' })),
-  model: Type.Optional(Type.String()),
-});
 
 /** Pure: reads and checks the text fields of a detect request. */
 export function parseDetectFields(fields: Record<string, string>, knownModels: string[]) {
-  const out: { minScore: number; labels?: string[]; model?: string } = { minScore: 0.25 };
+  const out: { minScore: number; labels?: string[]; model?: string } = { minScore: DEFAULT_MIN_SCORE };
   for (const [name, value] of Object.entries(fields)) {
     if (name === 'minScore') {
       const n = Number(value);
@@ -89,7 +59,7 @@ export const detectRoutes: FastifyPluginAsyncTypebox<DetectRoutesOptions> = asyn
       schema: {
         tags: ['models'],
         summary: 'The detection models this server has, with their labels and input size',
-        response: { 200: Type.Object({ models: Type.Array(ModelOut) }) },
+        response: { 200: ModelList },
       },
     },
     async () => ({
@@ -163,18 +133,7 @@ export const detectRoutes: FastifyPluginAsyncTypebox<DetectRoutesOptions> = asyn
         fields,
         opts.models.list().map((m) => m.name),
       );
-      try {
-        const result = await detectImageFile(opts.models, image, {
-          ffmpegPath: opts.media.ffmpeg,
-          ffprobePath: opts.media.ffprobe,
-          ...options,
-        });
-        return { ...result, detections: result.detections.map(toStoredDetection) };
-      } catch (e) {
-        if (e instanceof InvalidImageError) throw new UnsupportedMediaError(e.message, 'NOT_AN_IMAGE');
-        if (e instanceof UnknownModelError) throw new ValidationError(e.message, 'INVALID_OPTION');
-        throw e;
-      }
+      return opts.imageDetection.detect(image, options);
     },
   );
 };

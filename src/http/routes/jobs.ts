@@ -1,10 +1,17 @@
 import type {} from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import {
+  CreateJobMultipart,
+  errorResponses,
+  JobEnvelope,
+  JobIdParams,
+  JobList,
+  ListJobsQuery,
+} from '../../api/schemas.js';
 import { PayloadTooLargeError } from '../../errors.js';
 import type { JobsService, UploadPart } from '../../services/jobs.js';
 import { requireUser } from '../plugins/auth.js';
-import { CreateJobMultipart, errorResponses, JobEnvelope, JobIdParams, ListJobsQuery } from '../schemas.js';
 
 export interface JobsRoutesOptions {
   jobs: JobsService;
@@ -66,13 +73,7 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (
         security,
         summary: 'Your jobs, newest first',
         querystring: ListJobsQuery,
-        response: {
-          200: Type.Object({
-            jobs: Type.Array(Type.Ref('Job')),
-            nextCursor: Type.Union([Type.String(), Type.Null()]),
-          }),
-          ...errorResponses(400, 401),
-        },
+        response: { 200: JobList, ...errorResponses(400, 401) },
       },
     },
     async (request) => jobs.list(requireUser(request).id, request.query),

@@ -1,6 +1,16 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import {
+  DetectionsQuery,
+  errorResponses,
+  FramesPage,
+  type Job,
+  JobIdParams,
+  LabelsPage,
+  type ProgressEvent,
+  type StatusEvent,
+} from '../../api/schemas.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import {
   type DetectionFilter,
@@ -8,9 +18,8 @@ import {
   InvalidCursorError,
   toLabelsView,
 } from '../../services/detections.js';
-import type { JobsService, JobView } from '../../services/jobs.js';
+import type { JobsService } from '../../services/jobs.js';
 import { requireUser } from '../plugins/auth.js';
-import { errorResponses, JobIdParams } from '../schemas.js';
 
 /**
  * A job's results: detections (paged JSON, streamed NDJSON, per-frame labels view) and its
@@ -23,34 +32,6 @@ export interface ResultsRoutesOptions {
   /** how often the events stream re-reads the job (ms) */
   eventsPollMs?: number;
 }
-
-const Box = Type.Object({ x1: Type.Number(), y1: Type.Number(), x2: Type.Number(), y2: Type.Number() });
-const DetectionOut = Type.Object({ label: Type.String(), score: Type.Number(), box: Box });
-const FrameOut = Type.Object({
-  frameIndex: Type.Integer(),
-  timestamp: Type.Number({ description: 'seconds from the start of the video' }),
-  detections: Type.Array(DetectionOut),
-});
-const LabelsFrame = Type.Object({
-  frameIndex: Type.Integer(),
-  timestamp: Type.Number(),
-  labels: Type.Array(Type.Tuple([Type.String(), Type.Number()])),
-});
-
-const DetectionsQuery = Type.Object(
-  {
-    cursor: Type.Optional(Type.String({ maxLength: 200 })),
-    limit: Type.Integer({ minimum: 1, maximum: 5000, default: 100 }),
-    from: Type.Optional(Type.Number({ minimum: 0, description: 'seconds, inclusive' })),
-    to: Type.Optional(Type.Number({ minimum: 0, description: 'seconds, inclusive' })),
-    label: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-    minScore: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-    format: Type.Union([Type.Literal('json'), Type.Literal('ndjson'), Type.Literal('labels')], {
-      default: 'json',
-    }),
-  },
-  { additionalProperties: false },
-);
 
 const FINAL = new Set(['completed', 'failed', 'canceled']);
 
@@ -79,16 +60,7 @@ export const resultsRoutes: FastifyPluginAsyncTypebox<ResultsRoutesOptions> = as
         params: JobIdParams,
         querystring: DetectionsQuery,
         response: {
-          200: Type.Union([
-            Type.Object({
-              frames: Type.Array(FrameOut),
-              nextCursor: Type.Union([Type.String(), Type.Null()]),
-            }),
-            Type.Object({
-              frames: Type.Array(LabelsFrame),
-              nextCursor: Type.Union([Type.String(), Type.Null()]),
-            }),
-          ]),
+          200: Type.Union([FramesPage, LabelsPage]),
           ...errorResponses(400, 401, 404),
         },
       },
@@ -139,7 +111,7 @@ export const resultsRoutes: FastifyPluginAsyncTypebox<ResultsRoutesOptions> = as
     },
     async (request, reply) => {
       const user = requireUser(request);
-      let job: JobView = await opts.jobs.get(user.id, request.params.id); // 404 for others' jobs
+      let job: Job = await opts.jobs.get(user.id, request.params.id); // 404 for others' jobs
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -149,7 +121,7 @@ export const resultsRoutes: FastifyPluginAsyncTypebox<ResultsRoutesOptions> = as
         'x-accel-buffering': 'no',
         'x-request-id': request.id,
       });
-      const send = (event: string, data: unknown) =>
+      const send = (...[event, data]: ['progress', ProgressEvent] | ['status', StatusEvent]) =>
         res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       let closed = false;
       request.raw.on('close', () => {

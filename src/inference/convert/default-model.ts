@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { DEFAULT_MODEL } from '../../api/schemas.js';
 import { COCO_LABELS } from '../coco-labels.js';
 import type { ModelInfo } from '../types.js';
 import { parseTfjsGraph, type TfjsModelJson } from './tfjs-graph.js';
@@ -15,7 +16,7 @@ import { type ConvertResult, convertTfjsToOnnx } from './tfjs-to-onnx.js';
 
 /** Bump when the converter's output changes, to invalidate caches. */
 export const CONVERTER_VERSION = '2';
-export const DEFAULT_MODEL_NAME = 'centernet';
+export const DEFAULT_MODEL_NAME = DEFAULT_MODEL;
 export const DEFAULT_MODEL_FILE = 'centernet.onnx';
 /** We cut the TF graph before its integer decoder; decoders/centernet.ts reproduces it. */
 export const CENTERNET_OUTPUTS = ['tower_0/keypoints', 'tower_0/wh'];

@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, openAsBlob, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { openAsBlob, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import type { FastifyInstance } from 'fastify';
-import { loadConfig } from '../../../src/config.js';
-import { createLogger } from '../../../src/logger.js';
-import { createRuntime, type Runtime } from '../../../src/runtime.js';
 import { FIXTURES } from '../../helpers/content.js';
 import { call, registerAndLogin } from '../../helpers/http.js';
+import { createTestDatabase, startServer, type TestDatabase, type TestServer } from '../../helpers/server.js';
 
 /**
  * POST /v1/detect and GET /v1/models over real HTTP on the real runtime (default model, real
@@ -18,10 +14,9 @@ import { call, registerAndLogin } from '../../helpers/http.js';
  * fixtures README says the model sees in them.
  */
 
-let rt: Runtime;
-let app: FastifyInstance;
+let tdb: TestDatabase;
+let srv: TestServer;
 let base: string;
-let dataDir: string;
 let token: string;
 
 async function detect(file: Blob | null, fields: Record<string, string> = {}, name = 'photo.png') {
@@ -32,25 +27,15 @@ async function detect(file: Blob | null, fields: Record<string, string> = {}, na
 }
 
 before(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'wd-detect-'));
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    DATA_DIR: dataDir,
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
-    ARGON2_MEMORY_KIB: '4096',
-    ARGON2_TIME_COST: '1',
-  });
-  rt = await createRuntime(config, { log: createLogger(config), workers: false });
-  app = await rt.buildHttpApp();
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  tdb = await createTestDatabase('pglite');
+  srv = await startServer(tdb);
+  base = srv.url;
   token = (await registerAndLogin(base)).accessToken;
 });
 
 after(async () => {
-  await app?.close();
-  await rt?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await srv?.close();
+  await tdb?.drop();
 });
 
 describe('GET /v1/models', () => {
@@ -134,7 +119,7 @@ describe('web-detector detect <image>', () => {
   });
 
   test('a file that is neither image nor video exits 2 with a sentence', async () => {
-    const junk = join(dataDir, 'junk.bin');
+    const junk = join(tdb.dataDir, 'junk.bin');
     writeFileSync(junk, 'junk');
     await assert.rejects(
       promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/main.ts', 'detect', junk], {

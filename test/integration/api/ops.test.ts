@@ -5,6 +5,7 @@ import { smallVideo } from '../../helpers/media.js';
 import {
   createTestDatabase,
   DB_KINDS,
+  recordingQueue,
   startServer,
   type TestDatabase,
   type TestServer,
@@ -14,18 +15,10 @@ for (const kind of DB_KINDS) {
   describe(`ops endpoints (${kind})`, () => {
     let tdb: TestDatabase;
     let srv: TestServer;
-    let queueUp = true;
+    const queue = recordingQueue();
     before(async () => {
       tdb = await createTestDatabase(kind);
-      srv = await startServer(
-        tdb,
-        {},
-        {
-          queuePing: async () => {
-            if (!queueUp) throw new Error('queue down');
-          },
-        },
-      );
+      srv = await startServer(tdb, {}, { queue });
     });
     after(async () => {
       await srv?.close();
@@ -42,9 +35,9 @@ for (const kind of DB_KINDS) {
       const ok = await call(srv.url, 'GET', '/readyz');
       assert.equal(ok.status, 200);
       assert.deepEqual(ok.body, { status: 'ok', checks: { database: 'ok', queue: 'ok' } });
-      queueUp = false;
+      queue.pingFails = true;
       const down = await call(srv.url, 'GET', '/readyz');
-      queueUp = true;
+      queue.pingFails = false;
       assert.equal(down.status, 503);
       assert.equal(down.body.status, 'unavailable');
       assert.equal(down.body.checks.database, 'ok');

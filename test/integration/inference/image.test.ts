@@ -1,29 +1,37 @@
 /**
- * The registry and detectImageFile with the real ffmpeg/ffprobe and the converted default model,
- * plus letterboxGeometry checked against what ffmpeg's filter really does.
+ * The registry and the image detection service with the real ffmpeg/ffprobe and the converted
+ * default model, plus letterboxGeometry checked against what ffmpeg's filter really does.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { detectImageFile, InvalidImageError } from '../../../src/inference/image.js';
+import { AppError } from '../../../src/errors.js';
 import {
   createModelRegistry,
   type ModelRegistry,
   UnknownModelError,
 } from '../../../src/inference/registry.js';
-import { ffmpegScaleFilter, letterboxGeometry } from '../../../src/inference/resize.js';
-import { decodeRgb, FFMPEG, FFPROBE, fixture } from './helpers/fixtures.js';
+import { letterboxGeometry } from '../../../src/inference/resize.js';
+import { resolveMediaBinaries } from '../../../src/media/binaries.js';
+import { ffmpegScaleFilter } from '../../../src/media/scale.js';
+import {
+  createImageDetectionService,
+  type ImageDetectionService,
+} from '../../../src/services/image-detection.js';
+import { decodeRgb, fixture } from './helpers/fixtures.js';
 
-describe('detectImageFile with the default model', () => {
+describe('image detection with the default model', () => {
   let registry: ModelRegistry;
-  const tools = { ffmpegPath: FFMPEG, ffprobePath: FFPROBE };
+  let images: ImageDetectionService;
+  const opts = { minScore: 0.25 };
   before(async () => {
     registry = await createModelRegistry({
       cacheDir: mkdtempSync(join(tmpdir(), 'wd-cache-')),
       intraOpThreads: 2,
     });
+    images = createImageDetectionService({ models: registry, media: resolveMediaBinaries() });
   });
   after(() => registry.close());
 
@@ -37,7 +45,7 @@ describe('detectImageFile with the default model', () => {
   });
 
   test('coffee.png (600x400) from a path: NMS leaves one cup, boxes in original pixels', async () => {
-    const r = await detectImageFile(registry, fixture('coffee.png'), tools);
+    const r = await images.detect(fixture('coffee.png'), opts);
     assert.equal(r.model, 'centernet');
     assert.deepEqual([r.width, r.height], [600, 400]);
     assert.deepEqual(
@@ -53,10 +61,7 @@ describe('detectImageFile with the default model', () => {
   });
 
   test('chelsea.png from a Buffer with a label filter', async () => {
-    const r = await detectImageFile(registry, readFileSync(fixture('chelsea.png')), {
-      ...tools,
-      labels: ['bed'],
-    });
+    const r = await images.detect(readFileSync(fixture('chelsea.png')), { ...opts, labels: ['bed'] });
     assert.deepEqual([r.width, r.height], [451, 300]);
     assert.deepEqual(
       r.detections.map((d) => d.label),
@@ -64,15 +69,16 @@ describe('detectImageFile with the default model', () => {
     );
   });
 
-  test('a text file is an InvalidImageError with one sentence', async () => {
+  test('a text file is a 415 NOT_AN_IMAGE with one sentence', async () => {
     const p = join(mkdtempSync(join(tmpdir(), 'wd-img-')), 'x.png');
     writeFileSync(p, 'not an image at all\n');
-    await assert.rejects(
-      detectImageFile(registry, p, tools),
-      (e: Error) =>
-        e instanceof InvalidImageError && e.message === 'The file is not a JPEG, PNG or WebP image.',
-    );
-    await assert.rejects(detectImageFile(registry, Buffer.from('GIF89a'), tools), InvalidImageError);
+    const notAnImage = (e: Error) =>
+      e instanceof AppError &&
+      e.statusCode === 415 &&
+      e.code === 'NOT_AN_IMAGE' &&
+      e.message === 'The file is not a JPEG, PNG or WebP image.';
+    await assert.rejects(images.detect(p, opts), notAnImage);
+    await assert.rejects(images.detect(Buffer.from('GIF89a'), opts), notAnImage);
   });
 });
 

@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { loadConfig } from '../../../src/config.js';
-import { createLogger } from '../../../src/logger.js';
-import { createRuntime, type Runtime } from '../../../src/runtime.js';
 import { personThenCupVideo } from '../../helpers/content.js';
 import { call, registerAndLogin, upload } from '../../helpers/http.js';
+import { createTestDatabase, startServer, type TestDatabase, type TestServer } from '../../helpers/server.js';
 import {
   type ApiFrame,
   allFramesPaged,
@@ -31,10 +26,9 @@ import {
 const SEGMENT = 2;
 const FPS = 30;
 const N = 2 * SEGMENT * FPS; // frames in the video
-let rt: Runtime;
-let app: FastifyInstance;
+let tdb: TestDatabase;
+let srv: TestServer;
 let base: string;
-let dataDir: string;
 let video: string;
 let times: number[];
 let alice: { accessToken: string };
@@ -44,7 +38,7 @@ async function count(table: 'frames' | 'job_chunks' | 'jobs', jobId: string): Pr
   const col = table === 'jobs' ? sql.ref('id') : sql.ref('job_id');
   const r = await sql<{
     n: number;
-  }>`select count(*)::int as n from ${sql.table(table)} where ${col} = ${jobId}`.execute(rt.ctx.database.db);
+  }>`select count(*)::int as n from ${sql.table(table)} where ${col} = ${jobId}`.execute(tdb.handle.db);
   return Number(r.rows[0].n);
 }
 
@@ -52,27 +46,16 @@ before(async () => {
   video = await personThenCupVideo({ width: 1280, height: 720, fps: FPS, segmentSeconds: SEGMENT, gop: 15 });
   times = await ffprobeFrameTimes(video);
   assert.equal(times.length, N, `the test video has ${N} frames`);
-  dataDir = mkdtempSync(join(tmpdir(), 'wd-pipe-standalone-'));
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    DATA_DIR: dataDir,
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
-    CHUNK_SECONDS: '1',
-    ARGON2_MEMORY_KIB: '4096',
-    ARGON2_TIME_COST: '1',
-  });
-  rt = await createRuntime(config, { log: createLogger(config), workers: true, backoffMs: 100 });
-  app = await rt.buildHttpApp();
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  tdb = await createTestDatabase('pglite');
+  srv = await startServer(tdb, { CHUNK_SECONDS: '1', TASK_BACKOFF_MS: '100' }, { workers: true });
+  base = srv.url;
   alice = await registerAndLogin(base);
   bob = await registerAndLogin(base);
 });
 
 after(async () => {
-  await app?.close();
-  await rt?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await srv?.close();
+  await tdb?.drop();
 });
 
 describe('standalone pipeline with real content', () => {
@@ -92,7 +75,7 @@ describe('standalone pipeline with real content', () => {
     frames = paged.frames;
     assert.equal(paged.pages, Math.ceil(N / 17));
     assertPersonThenCup(job, frames, times, SEGMENT);
-    const chunks = await rt.repo.listChunks(jobId);
+    const chunks = await srv.repos.chunks.list(jobId);
     assert.equal(chunks.length, job.progress.chunksTotal);
     assert.ok(
       chunks.every((c) => c.status === 'done' && c.attempts === 1),
@@ -221,12 +204,12 @@ describe('standalone pipeline with real content', () => {
     // a batch already at the detector may still be dropped, but nothing is written after the cancel settles
     await sleep(1500);
     const n1 = await count('frames', id);
-    const chunksAfter = await rt.repo.listChunks(id);
+    const chunksAfter = await srv.repos.chunks.list(id);
     await sleep(2500);
     const n2 = await count('frames', id);
     assert.equal(n2, n1, 'frames stop growing after cancel');
     assert.ok(n1 < 100, `only part of the video was analysed (${n1} of 100 frames)`);
-    const chunksLater = await rt.repo.listChunks(id);
+    const chunksLater = await srv.repos.chunks.list(id);
     assert.deepEqual(chunksLater, chunksAfter, 'no chunk ran after the cancel');
     assert.ok(
       chunksLater.some((ch) => ch.status === 'pending'),
@@ -242,11 +225,9 @@ describe('standalone pipeline with real content', () => {
     );
 
     const key = (
-      await sql<{ video_key: string }>`select video_key from jobs where id = ${id}`.execute(
-        rt.ctx.database.db,
-      )
+      await sql<{ video_key: string }>`select video_key from jobs where id = ${id}`.execute(tdb.handle.db)
     ).rows[0].video_key;
-    const file = rt.ctx.storage.path(key);
+    const file = srv.storage.path(key);
     assert.ok(existsSync(file));
     assert.ok((await count('job_chunks', id)) > 0);
     const del = await call(base, 'DELETE', `/v1/jobs/${id}`, { token: alice.accessToken });

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../../src/config.js';
 import { checkRole } from '../../../src/main.js';
-import { checkDetectorDevice, queueTimingFromEnv } from '../../../src/runtime.js';
+import { checkDetectorDevice } from '../../../src/runtime.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PG = 'postgres://postgres@127.0.0.1:5432/x';
@@ -56,31 +56,6 @@ describe('checkRole', () => {
   });
   test('a worker on PostgreSQL and Redis is allowed', () => {
     assert.doesNotThrow(() => checkRole('worker', { databaseUrl: PG, redisUrl: REDIS }, true));
-  });
-});
-
-describe('queueTimingFromEnv', () => {
-  test('production defaults', () => {
-    assert.deepEqual(queueTimingFromEnv({}), {
-      lockDurationMs: 30_000,
-      stalledIntervalMs: 15_000,
-      backoffMs: 2000,
-    });
-  });
-  test('reads QUEUE_LOCK_MS, QUEUE_STALLED_MS, TASK_BACKOFF_MS', () => {
-    assert.deepEqual(
-      queueTimingFromEnv({ QUEUE_LOCK_MS: '2000', QUEUE_STALLED_MS: ' 1000 ', TASK_BACKOFF_MS: '0' }),
-      {
-        lockDurationMs: 2000,
-        stalledIntervalMs: 1000,
-        backoffMs: 0,
-      },
-    );
-  });
-  test('refuses bad values with a sentence naming the variable', () => {
-    refuses(() => queueTimingFromEnv({ QUEUE_LOCK_MS: '100' }), /^QUEUE_LOCK_MS must be/);
-    refuses(() => queueTimingFromEnv({ QUEUE_STALLED_MS: '1.5' }), /^QUEUE_STALLED_MS must be/);
-    refuses(() => queueTimingFromEnv({ TASK_BACKOFF_MS: 'soon' }), /^TASK_BACKOFF_MS must be/);
   });
 });
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ffmpegScaleFilter, inputToOriginal, letterboxGeometry } from '../../../src/inference/resize.js';
+import { inputToOriginal, letterboxGeometry } from '../../../src/inference/resize.js';
+import { ffmpegScaleFilter } from '../../../src/media/scale.js';
 
 test('ffmpegScaleFilter: stretch and letterbox filters', () => {
   assert.equal(ffmpegScaleFilter({ width: 512, height: 512, resize: 'stretch' }), 'scale=512:512');

@@ -6,12 +6,9 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 export const FFMPEG = join(ROOT, 'node_modules/@ffmpeg-installer/linux-x64/ffmpeg');
 export const FFPROBE = join(ROOT, 'node_modules/@ffprobe-installer/linux-x64/ffprobe');
-export const FIXTURES = process.env.FIXTURES_DIR ?? join(ROOT, '../shared/fixtures/images');
 export const CENTERNET_JSON = join(ROOT, 'node_modules/@vladmandic/human/models/centernet.json');
 
-export function fixture(name: string): string {
-  return join(FIXTURES, name);
-}
+export { fixture } from '../../../fixtures/index.js';
 
 /** Decodes an image with ffmpeg `-vf <filter> -pix_fmt rgb24 -f rawvideo`. */
 export function decodeRgb(path: string, filter = 'scale=512:512'): Uint8Array {

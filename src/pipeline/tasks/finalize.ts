@@ -1,0 +1,33 @@
+import type { FramesRepository } from '../../db/repositories/frames.js';
+import type { JobsRepository } from '../../db/repositories/jobs.js';
+import type { JobScheduler } from '../next.js';
+import { SummaryBuilder } from '../summary.js';
+
+/**
+ * The `finalize` task: summarises every frame of the job (per label: frames, best score, first and
+ * last seen, segments), completes it exactly once (a conditional UPDATE: a duplicate finalize does
+ * nothing) and queues the callback.
+ */
+export interface FinalizeTaskDeps {
+  jobs: Pick<JobsRepository, 'getById' | 'complete'>;
+  frames: Pick<FramesRepository, 'list'>;
+  scheduler: Pick<JobScheduler, 'callback'>;
+}
+
+export function createFinalizeTask(deps: FinalizeTaskDeps) {
+  return async function finalizeJob({ jobId }: { jobId: string }): Promise<void> {
+    const job = await deps.jobs.getById(jobId);
+    if (job?.status !== 'processing') return;
+    const builder = new SummaryBuilder();
+    let after: number | undefined;
+    for (;;) {
+      const page = await deps.frames.list(jobId, { afterFrame: after, limit: 2000 });
+      if (page.length === 0) break;
+      for (const f of page) builder.add(f);
+      after = page[page.length - 1].frameIndex;
+    }
+    if (await deps.jobs.complete(jobId, builder.result())) {
+      await deps.scheduler.callback(jobId, job.options.callbackUrl);
+    }
+  };
+}

@@ -1,0 +1,70 @@
+import type { ChunkPlan, ChunksRepository } from '../../db/repositories/chunks.js';
+import type { JobsRepository } from '../../db/repositories/jobs.js';
+import type { MediaBinaries } from '../../media/binaries.js';
+import { planChunks, sampleFrames } from '../../media/chunks.js';
+import { type FrameScan, scanVideoFrames } from '../../media/packets.js';
+import type { BlobStore } from '../../storage/local.js';
+import { PermanentTaskError } from '../failures.js';
+import type { JobScheduler } from '../next.js';
+
+/**
+ * The `process` task: reads every frame's timestamp and the keyframes from the video's packets,
+ * chooses the frames to analyse, splits them into chunks at keyframes, stores the plan and queues
+ * one detect task per chunk. Re-running it is harmless: the plan is the same and inserted once.
+ */
+export interface ProcessTaskDeps {
+  jobs: Pick<JobsRepository, 'getById' | 'startProcessing'>;
+  chunks: Pick<ChunksRepository, 'insertPlan' | 'list'>;
+  media: MediaBinaries;
+  /** where the stored videos are (ffmpeg reads them by path) */
+  storage: Pick<BlobStore, 'path'>;
+  scheduler: Pick<JobScheduler, 'continueJob'>;
+  settings: { chunkSeconds: number };
+}
+
+export function createProcessTask(deps: ProcessTaskDeps) {
+  return async function processJob({ jobId }: { jobId: string }): Promise<void> {
+    const job = await deps.jobs.getById(jobId);
+    if (!job || (job.status !== 'queued' && job.status !== 'processing')) return;
+    const scan = await scanVideoFrames(deps.media.ffprobe, deps.storage.path(job.videoKey));
+    if (scan.timestamps.length === 0)
+      throw new PermanentTaskError('The video has no frames that can be read.');
+    const analysed = sampleFrames(scan.timestamps, job.options.fps);
+    const plan = chunkPlans(scan, analysed, deps.settings.chunkSeconds);
+    await deps.chunks.insertPlan(jobId, plan);
+    const started = await deps.jobs.startProcessing(jobId, {
+      chunksTotal: plan.length,
+      framesTotal: analysed.length,
+    });
+    if (!started) return; // canceled or deleted meanwhile
+    // a re-run process task may find chunks (or every chunk) already done
+    await deps.scheduler.continueJob(jobId, await deps.chunks.list(jobId));
+  };
+}
+
+/** Pure: the chunks of a scanned video, each with its own analysed frames and seek hints. */
+export function chunkPlans(scan: FrameScan, analysed: number[], chunkSeconds: number): ChunkPlan[] {
+  const chunks = planChunks(scan, { chunkSeconds });
+  let next = 0; // walk the sorted sample once, handing each chunk its own frames
+  let kf = 0;
+  return chunks.map((c) => {
+    const end = c.startFrame + c.frameCount;
+    const indices: number[] = [];
+    while (next < analysed.length && analysed[next] < end) indices.push(analysed[next++]);
+    while (kf < scan.keyframes.length && scan.keyframes[kf] <= c.startFrame) kf++;
+    const nextKeyframeSec = kf < scan.keyframes.length ? scan.timestamps[scan.keyframes[kf]] : null;
+    return {
+      chunkIndex: c.index,
+      startSec: c.startSec,
+      endSec: c.endSec,
+      startFrame: c.startFrame,
+      frameCount: c.frameCount,
+      sample: {
+        indices,
+        timestamps: indices.map((i) => scan.timestamps[i]),
+        firstPtsSec: scan.firstPtsSec,
+        nextKeyframeSec,
+      },
+    };
+  });
+}
