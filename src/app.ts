@@ -5,6 +5,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Kysely } from 'kysely';
+import type { Registry } from 'prom-client';
 import type { Config } from './config.js';
 import { createDatabase, type DatabaseHandle, migrateToLatest } from './db/index.js';
 import { createRepositories, type Repositories } from './db/repositories/index.js';
@@ -39,6 +40,8 @@ export interface AppDeps {
   readiness: { queue(): Promise<void> };
   /** a pino logger, or false for none (default: from config.logLevel) */
   logger?: Logger | false;
+  /** more metrics for GET /metrics (the pipeline's and the queue's, see src/observability/) */
+  metricsRegistries?: Registry[];
   /** route plugins registered after the core ones; `app.authenticate` and `request.user` work in them */
   extraRoutes?: FastifyPluginAsync[];
 }
@@ -96,7 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   registerAuth(app, deps.auth);
-  registerMetrics(app, { jobs: deps.repos.jobs });
+  registerMetrics(app, { jobs: deps.repos.jobs, registries: deps.metricsRegistries });
 
   await app.register(healthRoutes, { db: deps.db, readiness: deps.readiness });
   await app.register(authRoutes, { auth: deps.auth, config });

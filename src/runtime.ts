@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { sql } from 'kysely';
 import { type AppContext, buildApp, createAppContext } from './app.js';
 import type { Config } from './config.js';
 import { createPipelineRepository, type PipelineRepository } from './db/repositories/pipeline.js';
@@ -13,6 +14,7 @@ import { parseDevice } from './inference/device.js';
 import { createModelRegistry, type ModelRegistry } from './inference/registry.js';
 import type { Logger } from './logger.js';
 import { type MediaBinaries, resolveMediaBinaries } from './media/binaries.js';
+import { createPipelineMetrics, createQueueMetrics, type PipelineMetrics } from './observability/metrics.js';
 import { deliverCallback } from './pipeline/callbacks.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { createTaskHandlers, enqueueCallback, type JobForPipeline } from './pipeline/tasks.js';
@@ -56,9 +58,27 @@ export interface Runtime {
   models: ModelRegistry;
   media: MediaBinaries;
   repo: PipelineRepository;
+  /** frames, inference and decode time, busy ratio of this process (a worker's metrics server serves it) */
+  metrics: PipelineMetrics;
+  /** resolves when the database and the queue answer (within 2 s each) */
+  ready(): Promise<void>;
   /** the HTTP app (not listening) */
   buildHttpApp(): ReturnType<typeof buildApp>;
   close(): Promise<void>;
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A key for one purpose derived from the JWT secret, so one leaked key does not give the other. */
@@ -156,6 +176,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   const loadJob = (jobId: string) => repo.getJob(jobId) as Promise<JobForPipeline | null>;
   const enqueueNotify = (jobId: string) => enqueueCallback({ queue, loadJob }, jobId);
   pipeline = createPipeline({ repo, queue, log, settings, afterFailure: enqueueNotify });
+  const metrics = createPipelineMetrics();
   const callbackSecret = config.callbackSecret;
 
   if (opts.workers) {
@@ -164,7 +185,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       loadJob,
       videoPath: (key) => ctx.storage.path(key),
       media,
-      detectors: models,
+      detectors: metrics.instrumentDetectors(models),
+      metrics,
       queue,
       log,
       settings,
@@ -185,8 +207,9 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
         );
       },
     });
-    await queue.work(handlers, {
-      concurrency: opts.concurrency ?? config.workerConcurrency,
+    const concurrency = opts.concurrency ?? config.workerConcurrency;
+    await queue.work(metrics.instrumentHandlers(handlers, { concurrency, names: opts.queues }), {
+      concurrency,
       names: opts.queues,
     });
   }
@@ -205,6 +228,11 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     models,
     media,
     repo,
+    metrics,
+    async ready() {
+      await withTimeout(sql`select 1`.execute(ctx.database.db), 2000, 'the database');
+      await withTimeout(queue.ping(), 2000, 'the queue');
+    },
     buildHttpApp: () =>
       buildApp({
         config,
@@ -213,6 +241,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
         auth: ctx.auth,
         jobs: ctx.jobs,
         readiness: { queue: () => queue.ping() },
+        metricsRegistries: [metrics.registry, createQueueMetrics(queue)],
         logger: log,
         extraRoutes: [
           async (app) => resultsRoutes(app as never, { jobs: ctx.jobs, detections }),
@@ -225,6 +254,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       await queue.close({ timeoutMs: 20_000 });
       await models.close();
       await ctx.close();
+      metrics.close();
     },
   };
 }

@@ -8,6 +8,7 @@ import { chunkDecodeArgs } from '../media/decode-args.js';
 import { decodeChunkFrames } from '../media/frames.js';
 import { displaySize } from '../media/orientation.js';
 import { scanVideoFrames } from '../media/packets.js';
+import type { PipelineMetrics } from '../observability/metrics.js';
 import type { TaskContext, TaskHandler, TaskName, TaskQueue } from '../queue/port.js';
 import { SummaryBuilder } from './summary.js';
 
@@ -38,6 +39,8 @@ export interface PipelineDeps {
   media: MediaBinaries;
   detectors: { get(name?: string): Promise<Detector> };
   queue: Pick<TaskQueue, 'enqueue'>;
+  /** times the wait for decoded frames (decode_seconds); optional */
+  metrics?: Pick<PipelineMetrics, 'timeDecode'>;
   notify(jobId: string): Promise<void>;
   log: Logger;
   settings: {
@@ -215,11 +218,12 @@ export function createTaskHandlers(deps: PipelineDeps): { [N in TaskName]: TaskH
     };
     try {
       try {
-        for await (const frame of decodeChunkFrames(deps.media.ffmpeg, args, inW * inH * 3, {
+        const decoded = decodeChunkFrames(deps.media.ffmpeg, args, inW * inH * 3, {
           expectedFrames: indices.length,
           signal: abort.signal,
           readAhead: settings.decodeReadAhead,
-        })) {
+        });
+        for await (const frame of deps.metrics ? deps.metrics.timeDecode(decoded) : decoded) {
           batch.push(frame);
           if (batch.length >= settings.batchSize && !(await flush(queued + batch.length >= indices.length))) {
             abort.abort();
