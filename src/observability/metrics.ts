@@ -15,6 +15,7 @@ import { TASK_NAMES, type TaskHandlers, type TaskName, type TaskQueue } from '..
  *                                       decode time not hidden behind it), histogram
  *   worker_busy_seconds_total{queue}    handler-seconds spent in tasks (includes running ones)
  *   worker_slots{queue}                 tasks this process runs at once per queue
+ *   worker_running_tasks{queue}         tasks running in this process now
  *   worker_busy_ratio{queue}            busy share of the slots over the last minute (0..1)
  *
  * Everything lives in registries made here (no global registry), so tests can build many
@@ -72,6 +73,11 @@ export class BusyTracker {
     };
   }
 
+  /** tasks running now */
+  get runningCount(): number {
+    return this.running.size;
+  }
+
   /** slot-milliseconds spent in tasks so far, running ones included */
   busyMs(at = this.now()): number {
     let ms = this.finishedMs;
@@ -127,6 +133,15 @@ export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): Pipeli
     help: 'Tasks this process runs at once, by queue',
     labelNames: ['queue'] as const,
     registers: [registry],
+  });
+  new Gauge({
+    name: 'worker_running_tasks',
+    help: 'Tasks running in this process now, by queue',
+    labelNames: ['queue'] as const,
+    registers: [registry],
+    collect() {
+      for (const [queue, t] of trackers) this.set({ queue }, t.tracker.runningCount);
+    },
   });
   new Counter({
     name: 'worker_busy_seconds_total',

@@ -156,10 +156,12 @@ describe('createPipelineMetrics', () => {
       const ctx = { attempt: 1, maxAttempts: 1, signal: new AbortController().signal };
       const running = handlers.detect!({ jobId: 'j', chunkIndex: 0 }, ctx);
       assert.equal(await sample(m.registry, 'worker_busy_seconds_total{queue="detect"}'), 4);
+      assert.equal(await sample(m.registry, 'worker_running_tasks{queue="detect"}'), 1);
       clock.advance(4000);
       release();
       await running;
       assert.equal(await sample(m.registry, 'worker_busy_seconds_total{queue="detect"}'), 8);
+      assert.equal(await sample(m.registry, 'worker_running_tasks{queue="detect"}'), 0);
       // 8 s busy out of 8 s on 2 slots
       assert.equal(await sample(m.registry, 'worker_busy_ratio{queue="detect"}'), 0.5);
     } finally {
