@@ -50,7 +50,7 @@ COPY --from=build /app/bin bin
 COPY --from=build /app/dist dist
 COPY --from=build /app/models/cache models/cache
 COPY --from=build /app/web/dist web/dist
-COPY deploy/healthcheck.mjs deploy/healthcheck.mjs
+COPY scripts/healthcheck.mjs scripts/healthcheck.mjs
 # /data belongs to the unprivileged user, so a named volume mounted there starts out writable
 RUN ln -s /app/bin/web-detector.js /usr/local/bin/web-detector \
  && mkdir -p /data && chown node:node /data \
@@ -58,8 +58,8 @@ RUN ln -s /app/bin/web-detector.js /usr/local/bin/web-detector \
 USER node
 VOLUME ["/data"]
 EXPOSE 3000 9464
-# the API answers /healthz on PORT; a worker on METRICS_PORT (deploy/healthcheck.mjs)
+# the API answers /healthz on PORT; a worker on METRICS_PORT (scripts/healthcheck.mjs)
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["node", "/app/deploy/healthcheck.mjs"]
+  CMD ["node", "/app/scripts/healthcheck.mjs"]
 ENTRYPOINT ["web-detector"]
 CMD ["serve"]

@@ -12,7 +12,8 @@
 #   5. `docker compose down -v` and removes what it built, also when a step fails (trap).
 # Traffic: the API is reached on 127.0.0.1 only; the containers talk on the project's own bridge;
 # image builds use the host's network (Debian's mirrors, the npm registry). Every wait is bounded.
-# Environment: WD_DEPLOY_KEEP=1 keeps everything for a look after a failure (prints how to clean).
+# Environment: WD_DEPLOY_KEEP=1 leaves everything running for a look after a failure (prints where);
+# WD_DEPLOY_TMPFS=0 keeps the private engine's layers on disk (default: a tmpfs with 12 GiB free).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -52,7 +53,9 @@ cleanup() {
     timeout 120 "${compose_cmd[@]}" down -v --remove-orphans -t 10 >/dev/null 2>&1
   fi
   if [ "$OWN_ENGINE" = 1 ]; then
+    local s0=$(date +%s)
     stop_engine
+    log "  engine stopped in $(($(date +%s) - s0)) s"
   else
     for img in "$WD_IMAGE" "${BUILT_IMAGES[@]}"; do docker image rm -f "$img" >/dev/null 2>&1; done
     docker image prune -f --filter label=org.web-detector.standin >/dev/null 2>&1
@@ -69,7 +72,9 @@ cleanup() {
   if [ -n "$FORWARD_BEFORE" ] && [ "$(cat /proc/sys/net/ipv4/ip_forward)" != "$FORWARD_BEFORE" ]; then
     echo "$FORWARD_BEFORE" >/proc/sys/net/ipv4/ip_forward
   fi
+  local r0=$(date +%s)
   rm -rf "$W"
+  log "  work dir removed in $(($(date +%s) - r0)) s"
   log "total $(($(date +%s) - T0)) s, exit $rc"
   exit "$rc"
 }
@@ -131,6 +136,12 @@ if docker info >/dev/null 2>&1; then
 else
   OWN_ENGINE=1
   mkdir -p "$W/engine"
+  # The engine's layers (a few GB, written once, deleted at the end) go to a tmpfs when memory
+  # allows: deleting them from this disk took minutes; a tmpfs goes with one umount.
+  mem_kb=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
+  if [ "${WD_DEPLOY_TMPFS:-auto}" != 0 ] && [ "${mem_kb:-0}" -ge $((12 * 1024 * 1024)) ]; then
+    mount -t tmpfs -o size=10g,mode=0700 wd-deploy-engine "$W/engine" && log "engine storage on a tmpfs"
+  fi
   export DOCKER_HOST=unix://$W/docker.sock
   start_engine() { # $1: storage driver
     dockerd --data-root "$W/engine/data" --exec-root "$W/engine/exec" --pidfile "$W/dockerd.pid" \
