@@ -4,6 +4,7 @@ import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import { SHARED_SCHEMAS } from './api/schemas.js';
 import type { Config } from './config.js';
 import type { JobsRepository } from './db/repositories/jobs.js';
@@ -49,6 +50,8 @@ export interface AppDeps {
   readiness: { database(): Promise<void>; queue(): Promise<void> };
   /** how often an events stream re-reads its job (ms; default 1000) */
   eventsPollMs?: number;
+  /** more metrics for GET /metrics (the pipeline's and the queue's, see src/observability/) */
+  metricsRegistries?: Registry[];
 }
 
 function packageVersion(): string {
@@ -107,7 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   registerAuth(app, deps.auth);
-  registerMetrics(app, { jobs: deps.jobsRepository });
+  registerMetrics(app, { jobs: deps.jobsRepository, registries: deps.metricsRegistries });
 
   await app.register(healthRoutes, { readiness: deps.readiness });
   await app.register(authRoutes, { auth: deps.auth, config });

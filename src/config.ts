@@ -19,6 +19,8 @@ const GiB = 1024 ** 3;
 const specs = {
   PORT: { schema: Type.Integer({ minimum: 0, maximum: 65535 }), default: 3000 },
   HOST: { schema: Type.String({ minLength: 1 }), default: '0.0.0.0' },
+  // `worker` serves /metrics, /healthz and /readyz on this port when set (the API has its own /metrics)
+  METRICS_PORT: { schema: Type.Integer({ minimum: 0, maximum: 65535 }), default: undefined },
   DATA_DIR: { schema: Type.String({ minLength: 1 }), default: './data' },
   DATABASE_URL: { schema: Type.String({ pattern: '^postgres(ql)?://' }), default: undefined },
   REDIS_URL: { schema: Type.String({ pattern: '^rediss?://' }), default: undefined },
@@ -67,6 +69,8 @@ const specs = {
 export interface Config {
   port: number;
   host: string;
+  /** where a `worker` serves its metrics; null = no metrics server */
+  metricsPort: number | null;
   nodeEnv: string;
   isProduction: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -228,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config: Config = {
     port: raw.PORT ?? 3000,
     host: raw.HOST ?? '0.0.0.0',
+    metricsPort: raw.METRICS_PORT ?? null,
     nodeEnv,
     isProduction: production,
     logLevel: (raw.LOG_LEVEL ?? 'info') as Config['logLevel'],

@@ -4,6 +4,7 @@ import { detectCommand } from './cli/detect.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { createDatabase, migrateToLatest } from './db/index.js';
 import { createLogger, type Logger } from './logger.js';
+import { startMetricsServer } from './observability/server.js';
 import { TASK_NAMES, type TaskName } from './queue/port.js';
 import { createRuntime, type Runtime } from './runtime.js';
 
@@ -139,8 +140,27 @@ export async function worker(argv: string[]): Promise<void> {
   const concurrency = positiveInt('concurrency', flags.concurrency, config.workerConcurrency);
   const log = createLogger(config);
   const rt = await createRuntime(config, { log, workers: true, queues, concurrency });
-  log.info({ queues: queues ?? TASK_NAMES, concurrency, pid: process.pid }, 'web-detector worker is running');
-  onSignals(log, () => rt.close());
+  // METRICS_PORT: this worker's /metrics, /healthz and /readyz (a worker has no API to serve them)
+  const metricsServer =
+    config.metricsPort === null
+      ? null
+      : await startMetricsServer({
+          port: config.metricsPort,
+          host: config.host,
+          registries: [rt.metrics.registry],
+          ready: () => rt.ready(),
+        }).catch(async (e: Error) => {
+          await rt.close();
+          throw new ConfigError(`METRICS_PORT ${config.metricsPort} cannot be used: ${e.message}`);
+        });
+  log.info(
+    { queues: queues ?? TASK_NAMES, concurrency, pid: process.pid, metricsPort: metricsServer?.port },
+    'web-detector worker is running',
+  );
+  onSignals(log, async () => {
+    await metricsServer?.close();
+    await rt.close();
+  });
 }
 
 export async function migrate(): Promise<void> {

@@ -12,6 +12,7 @@ import { createModelRegistry, type ModelRegistry } from './inference/registry.js
 import { createLogger, type Logger } from './logger.js';
 import { type MediaBinaries, resolveMediaBinaries } from './media/binaries.js';
 import { probeVideo } from './media/probe.js';
+import { createPipelineMetrics, createQueueMetrics, type PipelineMetrics } from './observability/metrics.js';
 import { deliverCallback } from './pipeline/callbacks.js';
 import { createTaskHandlers } from './pipeline/handlers.js';
 import { createJobScheduler } from './pipeline/next.js';
@@ -76,6 +77,10 @@ export interface Runtime {
     imageDetection: ImageDetectionService;
     mediaLinks: MediaLinks;
   };
+  /** frames, inference and decode time, busy ratio of this process (a worker's metrics server serves it) */
+  metrics: PipelineMetrics;
+  /** resolves when the database and the queue answer (within 2 s each) */
+  ready(): Promise<void>;
   /** the HTTP app with every route (not listening: `serve` listens, a `worker` does not) */
   app: FastifyInstance;
   /** Stops the app, the workers (waiting for running tasks), the models and the database. */
@@ -95,6 +100,20 @@ export function checkDetectorDevice(spec: string, providerInstalled = cudaProvid
   const wantsCuda = parseDevice(spec).some((d) => d.kind === 'cuda');
   if (wantsCuda && !providerInstalled()) {
     throw new ConfigError(`DETECTOR_DEVICE is ${spec}, but ${CUDA_INSTALL_HINT}`);
+  }
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -155,6 +174,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     retry: { attempts: config.taskAttempts, backoffMs: config.taskBackoffMs },
   });
   const pipeline = createPipeline({ jobs: repos.jobs, chunks: repos.chunks, queue, scheduler, log });
+  const metrics = createPipelineMetrics();
   if (opts.workers) {
     const handlers = createTaskHandlers({
       jobs: repos.jobs,
@@ -162,7 +182,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       frames: repos.frames,
       media,
       storage,
-      detectors: models,
+      detectors: metrics.instrumentDetectors(models),
+      metrics,
       scheduler,
       deliver: deliverCallback,
       callbacks: { secret: config.callbackSecret, allowlist: config.callbackAllowlist },
@@ -174,8 +195,9 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
         writeEveryMs: opts.writeEveryMs,
       },
     });
-    await queue.work(handlers, {
-      concurrency: opts.concurrency ?? config.workerConcurrency,
+    const concurrency = opts.concurrency ?? config.workerConcurrency;
+    await queue.work(metrics.instrumentHandlers(handlers, { concurrency, names: opts.queues }), {
+      concurrency,
       names: opts.queues,
     });
   }
@@ -215,6 +237,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     storage,
     jobsRepository: repos.jobs,
     readiness: { database: () => database.ping(), queue: () => queue.ping() },
+    metricsRegistries: [metrics.registry, createQueueMetrics(queue)],
     eventsPollMs: opts.eventsPollMs,
   });
 
@@ -230,6 +253,11 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     queue,
     pipeline,
     services: { auth, jobs, detections, imageDetection, mediaLinks },
+    metrics,
+    async ready() {
+      await withTimeout(database.ping(), 2000, 'the database');
+      await withTimeout(queue.ping(), 2000, 'the queue');
+    },
     app,
     close() {
       closing ??= (async () => {
@@ -237,6 +265,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
         await queue.close({ timeoutMs: 20_000 }); // stop taking tasks, wait for running ones
         await models.close();
         if (ownsDatabase) await database.close();
+        metrics.close();
       })();
       return closing;
     },

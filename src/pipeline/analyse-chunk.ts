@@ -8,6 +8,7 @@ import { chunkDecodeArgs } from '../media/decode-args.js';
 import { decodeChunkFrames } from '../media/frames.js';
 import { displaySize } from '../media/orientation.js';
 import { ffmpegScaleFilter } from '../media/scale.js';
+import type { PipelineMetrics } from '../observability/metrics.js';
 import type { BlobStore } from '../storage/local.js';
 
 /**
@@ -28,6 +29,8 @@ export interface ChunkAnalysisDeps {
   /** where the stored videos are (ffmpeg reads them by path) */
   storage: Pick<BlobStore, 'path'>;
   settings: ChunkAnalysisSettings;
+  /** times the waits for decoded frames (decode_seconds), when metrics are on */
+  metrics?: Pick<PipelineMetrics, 'timeDecode'>;
 }
 
 export interface ChunkAnalysisSettings {
@@ -126,11 +129,12 @@ export async function analyseChunk(
 
   try {
     try {
-      for await (const frame of decodeChunkFrames(deps.media.ffmpeg, args, inW * inH * 3, {
+      const decoded = decodeChunkFrames(deps.media.ffmpeg, args, inW * inH * 3, {
         expectedFrames: indices.length,
         signal: abort.signal,
         readAhead: settings.decodeReadAhead,
-      })) {
+      });
+      for await (const frame of deps.metrics ? deps.metrics.timeDecode(decoded) : decoded) {
         batch.push(frame);
         if (batch.length >= settings.batchSize && !(await flush(queued + batch.length >= indices.length))) {
           abort.abort();

@@ -5,7 +5,7 @@ import type { Detector } from '../inference/types.js';
 import type { MediaBinaries } from '../media/binaries.js';
 import type { TaskHandler, TaskName } from '../queue/port.js';
 import type { BlobStore } from '../storage/local.js';
-import type { ChunkAnalysisSettings } from './analyse-chunk.js';
+import type { ChunkAnalysisDeps, ChunkAnalysisSettings } from './analyse-chunk.js';
 import type { deliverCallback } from './callbacks.js';
 import type { JobScheduler } from './next.js';
 import { createDetectTask } from './tasks/detect.js';
@@ -33,6 +33,7 @@ export interface TaskHandlerDeps {
   deliver: typeof deliverCallback;
   callbacks: { secret: string; allowlist: readonly string[] | null };
   settings: ChunkAnalysisSettings & { chunkSeconds: number };
+  metrics?: ChunkAnalysisDeps['metrics'];
 }
 
 export function createTaskHandlers(deps: TaskHandlerDeps): { [N in TaskName]: TaskHandler<N> } {

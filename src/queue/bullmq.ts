@@ -4,6 +4,7 @@ import {
   checkHandlers,
   DEFAULT_BACKOFF_MS,
   type EnqueueOptions,
+  emptyCounts,
   type FinalFailureListener,
   TASK_NAMES,
   type TaskHandlers,
@@ -162,6 +163,29 @@ export function createBullmqQueue(opts: BullmqQueueOptions): BullmqTaskQueue {
         ),
       ]);
       if (res !== 'PONG') throw new Error('Redis did not answer PONG.');
+    },
+
+    async counts() {
+      const out = emptyCounts();
+      await Promise.all(
+        TASK_NAMES.map(async (name) => {
+          const c = await queueFor(name).getJobCounts(
+            'waiting',
+            'prioritized',
+            'waiting-children',
+            'active',
+            'delayed',
+            'failed',
+          );
+          out[name] = {
+            waiting: (c.waiting ?? 0) + (c.prioritized ?? 0) + (c['waiting-children'] ?? 0),
+            active: c.active ?? 0,
+            delayed: c.delayed ?? 0,
+            failed: c.failed ?? 0,
+          };
+        }),
+      );
+      return out;
     },
 
     async close(o: { timeoutMs?: number } = {}) {

@@ -3,6 +3,7 @@ import {
   checkHandlers,
   DEFAULT_BACKOFF_MS,
   type EnqueueOptions,
+  emptyCounts,
   type FinalFailureListener,
   type TaskHandlers,
   type TaskName,
@@ -38,11 +39,15 @@ export function createMemoryQueue(): TaskQueue {
   let consumed = new Set<TaskName>();
   let concurrency = 1;
   let closed = false;
+  // for counts(): tasks on a timer (delay or retry backoff), running, and failed for good
+  const counts = emptyCounts();
 
-  function later(fn: () => void, ms: number) {
+  function later(name: TaskName, fn: () => void, ms: number) {
     if (ms <= 0) return fn();
+    counts[name].delayed++;
     const t = setTimeout(() => {
       timers.delete(t);
+      counts[name].delayed--;
       fn();
     }, ms);
     timers.add(t);
@@ -54,7 +59,9 @@ export function createMemoryQueue(): TaskQueue {
       const i = ready.findIndex((it) => consumed.has(it.name));
       if (i < 0) return;
       const [item] = ready.splice(i, 1);
+      counts[item.name].active++;
       const p = runItem(item).finally(() => {
+        counts[item.name].active--;
         running.delete(p);
         pump();
       });
@@ -76,6 +83,7 @@ export function createMemoryQueue(): TaskQueue {
       const err = toError(e);
       if (item.attempt < item.attempts && !closed) {
         later(
+          item.name,
           () => {
             ready.push({ ...item, attempt: item.attempt + 1 });
             pump();
@@ -86,6 +94,7 @@ export function createMemoryQueue(): TaskQueue {
       }
       if (item.dedupeId) dedupe.delete(item.dedupeId);
       if (closed && item.attempt < item.attempts) return; // shutting down: not a final failure
+      counts[item.name].failed++;
       for (const l of listeners) {
         try {
           await l(item.name, item.payload as TaskPayloads[TaskName], err);
@@ -111,10 +120,14 @@ export function createMemoryQueue(): TaskQueue {
         backoffMs: opts.backoffMs ?? DEFAULT_BACKOFF_MS,
         dedupeId: opts.dedupeId,
       };
-      later(() => {
-        ready.push(item);
-        pump();
-      }, opts.delayMs ?? 0);
+      later(
+        name,
+        () => {
+          ready.push(item);
+          pump();
+        },
+        opts.delayMs ?? 0,
+      );
     },
     async work(h: TaskHandlers, opts: WorkOptions) {
       const names = checkHandlers(h, opts.names);
@@ -128,11 +141,17 @@ export function createMemoryQueue(): TaskQueue {
       listeners.push(l);
     },
     async ping() {},
+    async counts() {
+      const out = structuredClone(counts);
+      for (const it of ready) out[it.name].waiting++;
+      return out;
+    },
     async close(opts: { timeoutMs?: number } = {}) {
       if (closed) return;
       closed = true;
       for (const t of timers) clearTimeout(t);
       timers.clear();
+      for (const c of Object.values(counts)) c.delayed = 0;
       abort.abort(new Error('The task queue is closing.'));
       const all = Promise.allSettled([...running]);
       let timer: NodeJS.Timeout | undefined;

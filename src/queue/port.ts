@@ -49,12 +49,22 @@ export interface WorkOptions {
   names?: TaskName[];
 }
 
+/** Tasks of one name by state: waiting (ready to run), active (running), delayed (waiting to retry or for a delay), failed (kept after their last attempt). */
+export interface TaskCounts {
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+}
+
 export interface TaskQueue {
   enqueue<N extends TaskName>(name: N, payload: TaskPayloads[N], opts?: EnqueueOptions): Promise<void>;
   /** starts consuming; rejects at once when a handler name is unknown or a consumed name has no handler */
   work(handlers: TaskHandlers, opts: WorkOptions): Promise<void>;
   onFinalFailure(listener: FinalFailureListener): void;
   ping(): Promise<void>;
+  /** tasks per name and state, for metrics (BullMQ: every process's tasks; memory: this process's) */
+  counts(): Promise<Record<TaskName, TaskCounts>>;
   /** stops taking tasks, aborts running handlers' signals and waits for them (up to timeoutMs, default 30 s) */
   close(opts?: { timeoutMs?: number }): Promise<void>;
 }
@@ -80,6 +90,12 @@ export function checkHandlers(handlers: TaskHandlers, names?: TaskName[]): TaskN
   }
   if (consume.length === 0) throw new Error('No task handlers to run.');
   return consume;
+}
+
+export function emptyCounts(): Record<TaskName, TaskCounts> {
+  return Object.fromEntries(
+    TASK_NAMES.map((n) => [n, { waiting: 0, active: 0, delayed: 0, failed: 0 }]),
+  ) as Record<TaskName, TaskCounts>;
 }
 
 export function toError(e: unknown): Error {

@@ -5,11 +5,12 @@ import type { JobsRepository } from '../../db/repositories/jobs.js';
 /**
  * Prometheus metrics, one registry per app (tests build many apps in one process):
  * `http_request_duration_seconds{method,route,status}` and `jobs{status}` read from the
- * database at scrape time, plus the process defaults. Served at GET /metrics.
+ * database at scrape time, plus the process defaults and `deps.registries` (the pipeline's and
+ * the queue's: src/observability/metrics.ts). Served at GET /metrics.
  */
 export function registerMetrics(
   app: FastifyInstance,
-  deps: { jobs: Pick<JobsRepository, 'countByStatus'> },
+  deps: { jobs: Pick<JobsRepository, 'countByStatus'>; registries?: Registry[] },
 ): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -40,9 +41,11 @@ export function registerMetrics(
     );
   });
 
+  // a merged registry reads the same metric objects: later updates show
+  const served = deps.registries?.length ? Registry.merge([registry, ...deps.registries]) : registry;
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    const text = await registry.metrics();
-    return reply.type(registry.contentType).send(text);
+    const text = await served.metrics();
+    return reply.type(served.contentType).send(text);
   });
-  return registry;
+  return served;
 }

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { personThenCupVideo } from '../../helpers/content.js';
 import { call, registerAndLogin, upload } from '../../helpers/http.js';
+import { metricValue } from '../../helpers/metrics.js';
 import { createTestDatabase, startServer, type TestDatabase, type TestServer } from '../../helpers/server.js';
 import {
   type ApiFrame,
@@ -99,6 +100,24 @@ describe('standalone pipeline with real content', () => {
       [...done].sort((a, b) => a - b),
       'framesDone never goes back',
     );
+  });
+
+  test('/metrics after that job: every frame analysed once, one decode per chunk, busy time, queues empty', async () => {
+    const m = await call(base, 'GET', '/metrics');
+    assert.equal(m.status, 200);
+    const value = (sample: string) => metricValue(m.text, sample);
+    const chunks = await srv.repos.chunks.list(jobId);
+    assert.equal(value('frames_analysed_total{model="centernet"}'), N);
+    assert.equal(value('decode_seconds_count'), chunks.length);
+    const runs = value('inference_seconds_count{model="centernet"}') ?? 0;
+    assert.ok(runs >= Math.ceil(N / 4), `one run per batch at least (${runs})`);
+    assert.ok((value('inference_seconds_sum{model="centernet"}') ?? 0) > 0);
+    assert.ok((value('worker_busy_seconds_total{queue="detect"}') ?? 0) > 0);
+    const ratio = value('worker_busy_ratio{queue="detect"}') ?? -1;
+    assert.ok(ratio > 0 && ratio <= 1, `busy ratio ${ratio}`);
+    for (const q of ['process', 'detect', 'finalize', 'notify'])
+      for (const state of ['waiting', 'active'])
+        assert.equal(value(`queue_tasks{queue="${q}",state="${state}"}`), 0, `${q} ${state}`);
   });
 
   test('detections filters: from/to, label, minScore, labels view, NDJSON', async () => {

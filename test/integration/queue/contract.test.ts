@@ -178,6 +178,33 @@ for (const { name, make } of adapters) {
       assert.ok(finished, 'close waited for the handler');
     });
 
+    test('counts() reports waiting and active tasks per name', async () => {
+      const q = make();
+      const started = deferred();
+      const release = deferred();
+      await q.work(
+        {
+          detect: async () => {
+            started.resolve();
+            await release.promise;
+          },
+        },
+        { concurrency: 1 },
+      );
+      try {
+        for (let i = 0; i < 3; i++) await q.enqueue('detect', { jobId: 'n', chunkIndex: i });
+        await q.enqueue('notify', { jobId: 'n' }, { delayMs: 60_000 });
+        await started.promise;
+        const c = await q.counts();
+        assert.deepEqual(c.detect, { waiting: 2, active: 1, delayed: 0, failed: 0 });
+        assert.deepEqual(c.notify, { waiting: 0, active: 0, delayed: 1, failed: 0 });
+        assert.deepEqual(c.process, { waiting: 0, active: 0, delayed: 0, failed: 0 });
+      } finally {
+        release.resolve();
+        await q.close({ timeoutMs: 5000 });
+      }
+    });
+
     test('a handler typo fails fast at start-up', async () => {
       const q = make();
       const bad = { detcet: async () => {} } as unknown as TaskHandlers;
