@@ -11,6 +11,7 @@ import { parseDevice } from './inference/device.js';
 import { createModelRegistry, type ModelRegistry } from './inference/registry.js';
 import { createLogger, type Logger } from './logger.js';
 import { type MediaBinaries, resolveMediaBinaries } from './media/binaries.js';
+import { frameJpeg } from './media/frame-jpeg.js';
 import { probeVideo } from './media/probe.js';
 import { deliverCallback } from './pipeline/callbacks.js';
 import { createTaskHandlers } from './pipeline/handlers.js';
@@ -25,6 +26,7 @@ import { createDetectionsService, type DetectionsService } from './services/dete
 import { createImageDetectionService, type ImageDetectionService } from './services/image-detection.js';
 import { createJobsService, type JobsService } from './services/jobs.js';
 import { createMediaLinks, type MediaLinks } from './services/media-links.js';
+import { createThumbnailsService, type ThumbnailsService } from './services/thumbnails.js';
 import { type BlobStore, createLocalStorage } from './storage/local.js';
 
 /**
@@ -75,6 +77,7 @@ export interface Runtime {
     detections: DetectionsService;
     imageDetection: ImageDetectionService;
     mediaLinks: MediaLinks;
+    thumbnails: ThumbnailsService;
   };
   /** the HTTP app with every route (not listening: `serve` listens, a `worker` does not) */
   app: FastifyInstance;
@@ -192,7 +195,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     storage,
     probe: (file) => probeVideo(media.ffprobe, file),
     config,
-    isKnownModel: (name) => models.list().some((m) => m.name === name),
+    modelLabels: (name) => models.list().find((m) => m.name === name)?.labels ?? null,
     pipeline,
     log,
   });
@@ -200,6 +203,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   const mediaLinks = createMediaLinks({
     secret: deriveKey(config.jwtSecret, 'media-links'),
     ttlSeconds: config.mediaUrlTtlSeconds,
+  });
+  const thumbnails = createThumbnailsService({
+    jobs,
+    pathOf: (key) => storage.path(key),
+    links: mediaLinks,
+    render: (file, t, width) => frameJpeg(media.ffmpeg, file, t, width),
   });
 
   // the HTTP app
@@ -211,6 +220,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     detections,
     imageDetection,
     mediaLinks,
+    thumbnails,
     models,
     storage,
     jobsRepository: repos.jobs,
@@ -229,7 +239,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     models,
     queue,
     pipeline,
-    services: { auth, jobs, detections, imageDetection, mediaLinks },
+    services: { auth, jobs, detections, imageDetection, mediaLinks, thumbnails },
     app,
     close() {
       closing ??= (async () => {
