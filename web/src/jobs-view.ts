@@ -240,7 +240,9 @@ export function jobsView(): { el: HTMLElement; dispose(): void } {
     const stop = watchJob(id, {
       progress(e) {
         const job = jobs.get(id);
-        if (job) upsert({ ...job, status: e.status, progress: e.progress });
+        // a finished job has a summary and times the event does not carry: read it whole
+        if (isFinished(e.status)) void refresh(id);
+        else if (job) upsert({ ...job, status: e.status, progress: e.progress });
       },
       status() {
         watchers.delete(id);
