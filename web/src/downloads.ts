@@ -1,14 +1,12 @@
 // The Download menu in the job's header: what is on screen (the filters applied) as JSON or
 // NDJSON through the detections API, and, where the server has issue 11's exports, each export
 // format with the same filters.
-import { saveBlob } from './api.js';
-import { call } from './api.js';
+import { api, call, saveBlob } from './api.js';
 import { h, messageOf, uid } from './dom.js';
 import type { Features } from './features.js';
 import { apiQuery, describeFilter, type ReviewFilter } from './filters.js';
 import { fmtTime } from './format.js';
 import type { Job } from './types.js';
-import { api } from './api.js';
 
 /** What each export format is called on the menu (formats the server lists but not named here show as they are). */
 const EXPORT_NAMES: Record<string, string> = {

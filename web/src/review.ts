@@ -9,7 +9,7 @@ import { fmtTime, parseTime, plural } from './format.js';
 import { frameAt, indexOfFrameNumber, seekTimeOf, seekWhere, stepIndex } from './frames.js';
 import { objectsPanel } from './objects.js';
 import { contentRect, drawBoxes } from './overlay.js';
-import { shortcutsHelp, type ShortcutActions, watchShortcuts } from './shortcuts.js';
+import { type ShortcutActions, shortcutsHelp, watchShortcuts } from './shortcuts.js';
 import { createTimeline, type TimelineRow } from './timeline.js';
 import type { Frame, Job } from './types.js';
 
