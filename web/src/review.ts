@@ -4,7 +4,7 @@ import { labelColor } from './colors.js';
 import { clear, ellipsis, field, h, swatch, uid } from './dom.js';
 import { downloadMenu } from './downloads.js';
 import type { Features } from './features.js';
-import { apiQuery, inRange, isShown, type ReviewState } from './filters.js';
+import { inRange, isShown, type ReviewState } from './filters.js';
 import { fmtTime, parseTime, plural } from './format.js';
 import { frameAt, indexOfFrameNumber, seekTimeOf, seekWhere, stepIndex } from './frames.js';
 import { objectsPanel } from './objects.js';
@@ -516,8 +516,6 @@ export function reviewView(ctx: ReviewContext): Review {
       shortcutsHelp(),
     ),
   );
-  // for tests and for people reading the DOM: what the filters mean as an API query
-  el.dataset.query = apiQuery(state, allLabels)?.toString() ?? '';
   return { el, actions: menu.el };
 }
 
