@@ -18,6 +18,7 @@ import { healthRoutes } from './http/routes/health.js';
 import { jobsRoutes } from './http/routes/jobs.js';
 import { mediaRoutes } from './http/routes/media.js';
 import { resultsRoutes } from './http/routes/results.js';
+import { thumbnailRoutes } from './http/routes/thumbnails.js';
 import { webRoutes } from './http/routes/web.js';
 import { registerValidation } from './http/validation.js';
 import type { ModelRegistry } from './inference/registry.js';
@@ -27,6 +28,7 @@ import type { DetectionsService } from './services/detections.js';
 import type { ImageDetectionService } from './services/image-detection.js';
 import type { JobsService } from './services/jobs.js';
 import type { MediaLinks } from './services/media-links.js';
+import type { ThumbnailsService } from './services/thumbnails.js';
 import type { BlobStore } from './storage/local.js';
 
 export const JSON_BODY_LIMIT = 64 * 1024;
@@ -41,6 +43,8 @@ export interface AppDeps {
   detections: DetectionsService;
   imageDetection: ImageDetectionService;
   mediaLinks: MediaLinks;
+  /** job thumbnails for the web UI's list */
+  thumbnails: ThumbnailsService;
   models: Pick<ModelRegistry, 'list'>;
   /** the stored videos, served to <video> by signed links */
   storage: Pick<BlobStore, 'stat' | 'createReadStream'>;
@@ -122,6 +126,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(detectRoutes, { models: deps.models, imageDetection: deps.imageDetection });
   await app.register(mediaRoutes, { links: deps.mediaLinks, jobs: deps.jobs, storage: deps.storage });
+  await app.register(thumbnailRoutes, { thumbnails: deps.thumbnails });
   await app.register(webRoutes);
   return app;
 }

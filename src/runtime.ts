@@ -11,6 +11,7 @@ import { parseDevice } from './inference/device.js';
 import { createModelRegistry, type ModelRegistry } from './inference/registry.js';
 import { createLogger, type Logger } from './logger.js';
 import { type MediaBinaries, resolveMediaBinaries } from './media/binaries.js';
+import { frameJpeg } from './media/frame-jpeg.js';
 import { probeVideo } from './media/probe.js';
 import { createPipelineMetrics, createQueueMetrics, type PipelineMetrics } from './observability/metrics.js';
 import { deliverCallback } from './pipeline/callbacks.js';
@@ -26,6 +27,7 @@ import { createDetectionsService, type DetectionsService } from './services/dete
 import { createImageDetectionService, type ImageDetectionService } from './services/image-detection.js';
 import { createJobsService, type JobsService } from './services/jobs.js';
 import { createMediaLinks, type MediaLinks } from './services/media-links.js';
+import { createThumbnailsService, type ThumbnailsService } from './services/thumbnails.js';
 import { type BlobStore, createLocalStorage } from './storage/local.js';
 
 /**
@@ -76,6 +78,7 @@ export interface Runtime {
     detections: DetectionsService;
     imageDetection: ImageDetectionService;
     mediaLinks: MediaLinks;
+    thumbnails: ThumbnailsService;
   };
   /** frames, inference and decode time, busy ratio of this process (a worker's metrics server serves it) */
   metrics: PipelineMetrics;
@@ -214,7 +217,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     storage,
     probe: (file) => probeVideo(media.ffprobe, file),
     config,
-    isKnownModel: (name) => models.list().some((m) => m.name === name),
+    modelLabels: (name) => models.list().find((m) => m.name === name)?.labels ?? null,
     pipeline,
     log,
   });
@@ -222,6 +225,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   const mediaLinks = createMediaLinks({
     secret: deriveKey(config.jwtSecret, 'media-links'),
     ttlSeconds: config.mediaUrlTtlSeconds,
+  });
+  const thumbnails = createThumbnailsService({
+    jobs,
+    pathOf: (key) => storage.path(key),
+    links: mediaLinks,
+    render: (file, t, width) => frameJpeg(media.ffmpeg, file, t, width),
   });
 
   // the HTTP app
@@ -233,6 +242,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     detections,
     imageDetection,
     mediaLinks,
+    thumbnails,
     models,
     storage,
     jobsRepository: repos.jobs,
@@ -252,7 +262,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     models,
     queue,
     pipeline,
-    services: { auth, jobs, detections, imageDetection, mediaLinks },
+    services: { auth, jobs, detections, imageDetection, mediaLinks, thumbnails },
     metrics,
     async ready() {
       await withTimeout(database.ping(), 2000, 'the database');

@@ -171,6 +171,12 @@ export const ListJobsQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
     cursor: Type.Optional(Type.String({ maxLength: 200 })),
+    q: Type.Optional(
+      Type.String({
+        maxLength: 200,
+        description: 'only jobs whose file name contains this (case-insensitive)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -246,7 +252,13 @@ export const DetectionsQuery = Type.Object(
     limit: Type.Integer({ minimum: 1, maximum: 5000, default: 100 }),
     from: Type.Optional(Type.Number({ minimum: 0, description: 'seconds, inclusive' })),
     to: Type.Optional(Type.Number({ minimum: 0, description: 'seconds, inclusive' })),
-    label: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    label: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 2000,
+        description: 'a label, or several comma-separated: frames with any of them, only their detections',
+      }),
+    ),
     minScore: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     format: Type.Union([Type.Literal('json'), Type.Literal('ndjson'), Type.Literal('labels')], {
       default: 'json',
@@ -263,9 +275,39 @@ export const VideoUrl = Type.Object({
 });
 export type VideoUrl = Static<typeof VideoUrl>;
 
+/** `GET /v1/jobs/:id/thumbnail-url`: which frame, how wide. */
+export const ThumbnailQuery = Type.Object(
+  {
+    t: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        description: 'seconds from the start of the video (default 0: the first frame)',
+      }),
+    ),
+    width: Type.Optional(Type.Integer({ minimum: 16, maximum: 640, description: 'pixels (default 160)' })),
+  },
+  { additionalProperties: false },
+);
+
+/** A signed link to a job's thumbnail JPEG (same shape as VideoUrl). */
+export const ThumbnailUrl = Type.Object({
+  url: Type.String({
+    description: '/v1/media/<jobId>/thumbnail?t&width&exp&sig: no Authorization header needed',
+  }),
+  expiresAt: Type.String({ format: 'date-time' }),
+});
+export type ThumbnailUrl = Static<typeof ThumbnailUrl>;
+
 export const MediaIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 
 export const MediaQuery = Type.Object({
+  exp: Type.Optional(Type.String({ maxLength: 32 })),
+  sig: Type.Optional(Type.String({ maxLength: 128 })),
+});
+
+export const MediaThumbnailQuery = Type.Object({
+  t: Type.Optional(Type.Number({ minimum: 0 })),
+  width: Type.Optional(Type.Integer({ minimum: 16, maximum: 640 })),
   exp: Type.Optional(Type.String({ maxLength: 32 })),
   sig: Type.Optional(Type.String({ maxLength: 128 })),
 });

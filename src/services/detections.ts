@@ -6,15 +6,16 @@ import type { FrameRecord, FramesRepository } from '../db/repositories/frames.js
  * page 1), filtered by time range, label and minimum score; and the same as a stream of every
  * frame for NDJSON downloads, read page by page so memory stays flat for a three-hour video.
  *
- * Filters: `from`/`to` (seconds, inclusive) select frames; `label` keeps only frames that contain
- * that label and only that label's detections; `minScore` drops weaker detections but keeps the
+ * Filters: `from`/`to` (seconds, inclusive) select frames; `labels` keeps only frames that contain
+ * one of those labels and only those labels' detections; `minScore` drops weaker detections but keeps the
  * frame (an analysed frame with nothing above the threshold is still an answer: "nothing here").
  */
 
 export interface DetectionFilter {
   from?: number;
   to?: number;
-  label?: string;
+  /** one or more labels (the API's `label=person,car`) */
+  labels?: readonly string[];
   minScore?: number;
 }
 
@@ -35,7 +36,8 @@ export function filterFrame(frame: FrameRecord, f: DetectionFilter): Frame {
   const dets = frame.detections
     .filter(
       (d) =>
-        (f.label === undefined || d.label === f.label) && (f.minScore === undefined || d.score >= f.minScore),
+        (f.labels === undefined || f.labels.includes(d.label)) &&
+        (f.minScore === undefined || d.score >= f.minScore),
     )
     // jsonb stores object keys in its own order: give them back in a stable, readable one
     .map(({ label, score, box }) => ({
@@ -63,7 +65,7 @@ export function createDetectionsService(deps: { frames: Pick<FramesRepository, '
       limit: limit + 1, // one extra row tells whether another page exists
       from: filter.from,
       to: filter.to,
-      label: filter.label,
+      labels: filter.labels,
     });
     const more = rows.length > limit;
     const frames = rows.slice(0, limit).map((r) => filterFrame(r, filter));

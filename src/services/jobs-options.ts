@@ -24,13 +24,71 @@ function isLocalName(host: string): boolean {
   );
 }
 
+/** Pure: Levenshtein distance, stopping early once it is over `max` (labels are short). */
+export function editDistance(a: string, b: string, max = 3): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const v = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      cur.push(v);
+      rowMin = Math.min(rowMin, v);
+    }
+    if (rowMin > max) return max + 1;
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** Pure: the closest label of the model (case-insensitive; 1 edit away for short names, else 2), if any. */
+export function closestLabel(label: string, known: readonly string[]): string | null {
+  const l = label.toLowerCase();
+  const max = l.length <= 4 ? 1 : 2;
+  let best: string | null = null;
+  let bestD = max + 1;
+  for (const k of known) {
+    const d = editDistance(l, k.toLowerCase(), max);
+    if (d < bestD) {
+      best = k;
+      bestD = d;
+    }
+  }
+  return best;
+}
+
+/** Pure: one sentence naming the labels a model does not have, with a suggestion when one is close. */
+export function unknownLabelsSentence(
+  unknown: readonly string[],
+  model: string,
+  known: readonly string[],
+): string {
+  const quote = (l: string) => JSON.stringify(l.slice(0, 64));
+  const shown = unknown.slice(0, 5).map(quote);
+  if (unknown.length > 5) shown.push(`${unknown.length - 5} more`);
+  const names = shown.length === 1 ? shown[0] : `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}`;
+  const verb = unknown.length === 1 ? 'is not a label' : 'are not labels';
+  const hints = unknown
+    .slice(0, 5)
+    .map((l) => [l, closestLabel(l, known)] as const)
+    .filter((p): p is readonly [string, string] => p[1] !== null)
+    .map(([l, k]) => (unknown.length === 1 ? quote(k) : `${quote(k)} for ${quote(l)}`));
+  const hint = hints.length ? ` (did you mean ${hints.join(', ')}?)` : '';
+  return `labels: ${names} ${verb} of model ${model}${hint}; GET /v1/models lists its labels.`;
+}
+
 /**
  * Turns the multipart text fields into JobOptions, or throws 400 INVALID_OPTION with a sentence
  * naming the field. `fields` maps a field name to every value it was sent with.
  */
 export function parseJobOptions(
   fields: Map<string, string[]>,
-  deps: { isKnownModel(name: string): boolean; callbackAllowlist: readonly string[] | null },
+  deps: {
+    /** the labels of model `name`, or null when there is no such model */
+    modelLabels(name: string): readonly string[] | null;
+    callbackAllowlist: readonly string[] | null;
+  },
 ): JobOptions {
   for (const name of fields.keys()) {
     if (!(OPTION_FIELDS as readonly string[]).includes(name)) {
@@ -60,6 +118,14 @@ export function parseJobOptions(
     if (!(minScore >= 0 && minScore <= 1)) throw invalid('minScore must be between 0 and 1.');
   }
 
+  let model = DEFAULT_MODEL;
+  const modelRaw = single('model');
+  if (modelRaw !== undefined && modelRaw.trim() !== '') model = modelRaw.trim();
+  const known = model.length > 128 ? null : deps.modelLabels(model);
+  if (!known) {
+    throw invalid(`model ${JSON.stringify(model.slice(0, 64))} is not a known model (see GET /v1/models).`);
+  }
+
   let labels: string[] | null = null;
   const labelValues = fields.get('labels');
   if (labelValues) {
@@ -72,15 +138,8 @@ export function parseJobOptions(
     const bad = list.find((l) => l.length > 64 || /[\u0000-\u001f\u007f]/.test(l));
     if (bad !== undefined) throw invalid('labels must be names of at most 64 printable characters.');
     labels = list.length ? [...new Set(list)] : null;
-  }
-
-  let model = DEFAULT_MODEL;
-  const modelRaw = single('model');
-  if (modelRaw !== undefined && modelRaw.trim() !== '') {
-    model = modelRaw.trim();
-    if (model.length > 128 || !deps.isKnownModel(model)) {
-      throw invalid(`model ${JSON.stringify(model.slice(0, 64))} is not a known model (see GET /v1/models).`);
-    }
+    const unknown = (labels ?? []).filter((l) => !known.includes(l));
+    if (unknown.length > 0) throw invalid(unknownLabelsSentence(unknown, model, known));
   }
 
   let callbackUrl: string | null = null;

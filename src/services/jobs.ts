@@ -33,7 +33,8 @@ export interface JobsServiceDeps {
   storage: BlobStore;
   probe(file: string): Promise<VideoProbe>;
   config: Pick<Config, 'maxUploadBytes' | 'maxVideoSeconds' | 'callbackAllowlist'>;
-  isKnownModel(name: string): boolean;
+  /** the labels of model `name`, or null when the registry has no such model */
+  modelLabels(name: string): readonly string[] | null;
   pipeline: JobSubmitter;
   log?: { warn(obj: unknown, msg?: string): void };
 }
@@ -41,7 +42,7 @@ export interface JobsServiceDeps {
 export interface JobsService {
   create(userId: string, parts: AsyncIterable<UploadPart>): Promise<Job>;
   get(userId: string, jobId: string): Promise<Job>;
-  list(userId: string, opts: { limit?: number; cursor?: string }): Promise<JobList>;
+  list(userId: string, opts: { limit?: number; cursor?: string; q?: string }): Promise<JobList>;
   cancel(userId: string, jobId: string): Promise<Job>;
   remove(userId: string, jobId: string): Promise<void>;
   /** For other routes (media, detections): the job if `userId` owns it, else null (a 404 for them). */
@@ -197,7 +198,7 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
           );
         if (upload.size === 0) throw new ValidationError('The uploaded video file is empty.', 'EMPTY_UPLOAD');
         const options = parseJobOptions(fields, {
-          isKnownModel: deps.isKnownModel,
+          modelLabels: deps.modelLabels,
           callbackAllowlist: config.callbackAllowlist,
         });
 
@@ -247,9 +248,10 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
       return toJobView(await owned(userId, jobId));
     },
 
-    async list(userId, { limit = 20, cursor }) {
+    async list(userId, { limit = 20, cursor, q }) {
       const after = cursor ? decodeCursor(cursor) : undefined;
-      const rows = await jobs.listByOwner(userId, { limit: limit + 1, after });
+      const nameContains = q?.trim() || undefined;
+      const rows = await jobs.listByOwner(userId, { limit: limit + 1, after, nameContains });
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
       const nextCursor =

@@ -1,25 +1,30 @@
-// The web UI in a real browser against the real server: register, sign in, upload a short video,
-// wait for the analysis, open it, check the boxes drawn over the video and the timeline seek, and
-// that a wrong file shows the server's sentence. Artifact: test-results/ui.png.
+// The web UI in a real browser against the real server, one server and one analysed video for
+// every check: register, sign in, a label the model lacks (the server's sentence is shown), live
+// progress strictly between 0 and 100, a wrong file, the list (thumbnail, counts, a 229-character
+// name), the review page (boxes on the picture, a timeline click lands within a frame of the
+// clicked time, frame stepping lands on the neighbouring analysed frames, filters survive a reload,
+// the download holds what is shown), and on every page at 390x844 and 1440x900, light and dark:
+// no horizontal scroll and no serious or critical axe-core violation. Screenshots of each page in
+// each size and scheme: test-results/ui-<page>-<width>-<scheme>.png (git-ignored).
 //
 // Needs Debian's chromium (/usr/bin/chromium, or CHROMIUM_PATH). Starts `node bin/web-detector.js
 // serve` with a temporary DATA_DIR and PORT; E2E_BASE_URL=http://host:port runs it against a
 // server that is already running instead.
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { resolveMediaBinaries } from '../../src/media/binaries.js';
-import { fixture as fixturePhoto } from '../fixtures/index.js';
+import { personThenCupVideo } from '../helpers/content.js';
 
 const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const fixture = fixturePhoto('astronaut.png');
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 interface Frame {
   frameIndex: number;
@@ -33,33 +38,6 @@ interface JobJson {
   video: { probe: { video: { width: number; height: number } } };
   summary: { labels: { label: string; segments: { start: number; end: number }[] }[] } | null;
 }
-
-// The few browser globals the page.evaluate callbacks use (they run in the page, not here; the
-// project's type check has no DOM lib, and these stay local to this module).
-interface VideoEl {
-  readyState: number;
-  videoWidth: number;
-  currentTime: number;
-  seeking: boolean;
-  pause(): void;
-  getBoundingClientRect(): { width: number; height: number };
-}
-interface CanvasEl {
-  width: number;
-  height: number;
-  dataset: Record<string, string | undefined>;
-  style: { visibility: string };
-  getContext(
-    kind: '2d',
-  ): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
-  getBoundingClientRect(): { width: number; height: number };
-}
-declare const document: {
-  querySelector(selector: string): unknown;
-  getElementById(id: string): { textContent: string | null } | null;
-};
-declare const sessionStorage: { getItem(key: string): string | null };
-declare const localStorage: { getItem(key: string): string | null };
 
 let tmp = '';
 let server: ChildProcess | undefined;
@@ -164,24 +142,6 @@ after(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-/**
- * 12 s, 640x360, 10 fps, H.264: the astronaut portrait, centre-cropped to 16:9. (Letterboxed, the
- * default model, which stretches frames to 512x512, scores the person under 0.25.) Long enough
- * (120 frames, 6 chunks) for the page to show the analysis part-way.
- */
-function makeVideo(out: string): void {
-  const { ffmpeg } = resolveMediaBinaries();
-  execFileSync(
-    ffmpeg,
-    [
-      ...['-hide_banner', '-loglevel', 'error', '-y', '-loop', '1', '-i', fixture],
-      ...['-vf', 'scale=640:-2,crop=640:360,fps=10,format=yuv420p'],
-      ...['-t', '12', '-c:v', 'libx264', '-preset', 'veryfast', '-movflags', '+faststart', out],
-    ],
-    { stdio: 'pipe', timeout: 30_000 },
-  );
-}
-
 async function token(page: Page): Promise<string> {
   return page.evaluate(() => {
     const raw = sessionStorage.getItem('web-detector.tokens') ?? localStorage.getItem('web-detector.tokens');
@@ -189,202 +149,392 @@ async function token(page: Page): Promise<string> {
   });
 }
 
-test('web UI: sign up, upload, watch, play with boxes, seek by timeline, wrong file', {
-  timeout: 120_000,
+const SIZES = [
+  { width: 1440, height: 900 },
+  { width: 390, height: 844 },
+] as const;
+const SCHEMES = ['light', 'dark'] as const;
+
+interface AxeResult {
+  violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[];
+}
+
+/**
+ * The page at both sizes in both colour schemes: no horizontal scroll, no serious or critical
+ * axe-core violation; a screenshot of each. Leaves the page at 1440x900, light.
+ */
+async function checkEverywhere(page: Page, name: string): Promise<void> {
+  await mkdir(join(root, 'test-results'), { recursive: true });
+  for (const size of SIZES) {
+    await page.setViewportSize(size);
+    for (const colorScheme of SCHEMES) {
+      await page.emulateMedia({ colorScheme });
+      await page.waitForTimeout(250); // layout and canvases follow resize observers
+      const where = `${name} at ${size.width}x${size.height}, ${colorScheme}`;
+      const widths = await page.evaluate(() => ({
+        scroll: document.documentElement.scrollWidth,
+        inner: window.innerWidth,
+      }));
+      assert.ok(
+        widths.scroll <= widths.inner,
+        `${where}: the page is ${widths.scroll} px wide in a ${widths.inner} px window`,
+      );
+      if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: axeSource });
+      const result = (await page.evaluate(() =>
+        (window as unknown as { axe: { run(ctx: Document, o: object): Promise<unknown> } }).axe.run(
+          document,
+          {
+            resultTypes: ['violations'],
+          },
+        ),
+      )) as AxeResult;
+      const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+      assert.deepEqual(
+        bad.map(
+          (v) =>
+            `${v.id} (${v.impact}): ${v.help} at ${v.nodes
+              .map((n) => JSON.stringify(n.target))
+              .slice(0, 4)
+              .join(', ')}`,
+        ),
+        [],
+        `${where}: axe-core`,
+      );
+      await page.screenshot({ path: join(root, `test-results/ui-${name}-${size.width}-${colorScheme}.png`) });
+    }
+  }
+  await page.setViewportSize(SIZES[0]);
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.waitForTimeout(250);
+}
+
+const currentTime = (page: Page) =>
+  page.evaluate(() => (document.querySelector('video.player') as HTMLVideoElement).currentTime);
+const shownFrame = (page: Page) =>
+  page.evaluate(() =>
+    Number((document.querySelector('canvas.overlay') as HTMLCanvasElement).dataset.frameIndex),
+  );
+async function settled(page: Page): Promise<void> {
+  await page.waitForFunction(() => {
+    const v = document.querySelector('video.player') as HTMLVideoElement;
+    return !v.seeking && v.readyState >= 2;
+  });
+}
+
+test('web UI: review a video end to end, on a phone and a desktop, light and dark', {
+  timeout: 240_000,
 }, async (t) => {
   if (skipReason) {
     t.skip(skipReason);
     return;
   }
-  const video = join(tmp, 'astronaut.mp4');
-  makeVideo(video);
+  // 10 s, 640x360, 10 fps: 5 s of the astronaut (person) then 5 s of the coffee cup (cup)
+  const video = await personThenCupVideo({ width: 640, height: 360, fps: 10, segmentSeconds: 5 });
+  const FPS = 10;
   const notVideo = join(tmp, 'notes.mp4');
   await writeFile(notVideo, 'This is a text file, not a video.\n'.repeat(20));
+  const longName = `${'security_camera_export_of_the_north_entrance_'.repeat(5).slice(0, 225)}.mp4`;
+  assert.equal(longName.length, 229);
+  const longCopy = join(tmp, longName);
+  await writeFile(longCopy, await readFile(video));
 
-  const context = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await browser!.newContext({ viewport: SIZES[0], acceptDownloads: true });
   const page = await context.newPage();
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.setDefaultTimeout(15_000);
 
   const home = await page.goto(baseUrl);
-  assert.equal(
-    home?.status(),
-    200,
-    'the server serves the web UI at / (register src/http/routes/web.ts and build it with scripts/build-web.mjs)',
-  );
+  assert.equal(home?.status(), 200, 'the server serves the web UI at /');
+  await t.test('sign-in page', () => checkEverywhere(page, 'sign-in'));
   const username = `e2e_${Date.now().toString(36)}`;
   const password = 'correct horse battery';
 
-  // register (the UI signs in right after)
+  // register (the UI signs in right after), sign out, sign in again
   const reg = page.locator('form[aria-labelledby="register-title"]');
   await reg.getByLabel('Username').fill(username);
   await reg.getByLabel('Password').fill(password);
   await reg.getByRole('button', { name: 'Create account' }).click();
   await page.getByRole('heading', { name: 'New analysis' }).waitFor();
-
-  // sign out and sign in again
   await page.getByRole('button', { name: 'Sign out' }).click();
   const login = page.locator('form[aria-labelledby="login-title"]');
   await login.getByLabel('Username').fill(username);
   await login.getByLabel('Password').fill(password);
   await login.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'New analysis' }).waitFor();
+  await page.getByRole('heading', { level: 1, name: 'Your videos' }).waitFor();
+  // focus moves to the page heading on navigation
+  await page.waitForFunction(() => document.activeElement?.tagName === 'H1', null, { timeout: 3000 });
   const bearer = await token(page);
   assert.ok(bearer, 'the access token is stored');
+  const api = async (path: string, init: RequestInit = {}) =>
+    fetch(`${baseUrl}${path}`, { ...init, headers: { authorization: `Bearer ${bearer}`, ...init.headers } });
 
-  // upload the video
+  await t.test("a label the model lacks is refused with the server's sentence", async () => {
+    const form = new FormData();
+    form.append('labels', 'persn, unicorn');
+    form.append('video', new Blob([await readFile(video)], { type: 'video/mp4' }), 'clip.mp4');
+    const direct = await api('/v1/jobs', { method: 'POST', body: form });
+    assert.equal(direct.status, 400);
+    const expected = ((await direct.json()) as { error: { message: string } }).error.message;
+    assert.match(expected, /"persn" and "unicorn" are not labels of model centernet/);
+    await page.getByLabel('Video file').setInputFiles(video);
+    await page.getByLabel('Labels to keep').fill('persn, unicorn');
+    await page.getByRole('button', { name: 'Upload and analyse' }).click();
+    await page.waitForFunction(() => (document.getElementById('upload-error')?.textContent ?? '') !== '');
+    assert.equal(await page.locator('#upload-error').textContent(), expected);
+    assert.match(
+      (await page.locator('#labels-warning').textContent()) ?? '',
+      /has no label “persn”, “unicorn”/,
+    );
+    await page.getByLabel('Labels to keep').fill('');
+  });
+
+  // upload the video; the list shows live progress from the event stream
   await page.getByLabel('Video file').setInputFiles(video);
   await page.getByRole('button', { name: 'Upload and analyse' }).click();
-  const row = page.locator('tr[data-job-id]').first();
-  await row.waitFor();
-  const jobId = (await row.getAttribute('data-job-id'))!;
+  const item = page.locator('li.job[data-job-id]').first();
+  await item.waitFor();
+  const jobId = (await item.getAttribute('data-job-id'))!;
 
-  // live progress from the event stream: the list shows the job part-way, strictly between 0 and 100
-  const partWay = await page.waitForFunction(
-    (id) => {
-      const bar = document.querySelector(`tr[data-job-id="${id}"] progress`) as HTMLProgressElement | null;
-      const cell = document.querySelector(
-        `tr[data-job-id="${id}"] .progress-cell span`,
-      ) as HTMLElement | null;
-      const text = cell?.textContent ?? '';
-      return bar && bar.value > 0 && bar.value < 100 ? { value: bar.value, text } : null;
-    },
-    jobId,
-    { timeout: 60_000, polling: 50 },
-  );
-  const seen = (await partWay.jsonValue()) as { value: number; text: string };
-  assert.ok(seen.value > 0 && seen.value < 100, `progress part-way: ${seen.value}`);
-  assert.match(seen.text, /^\s*\d+%$/);
-  assert.ok(Math.abs(Number(seen.text.trim().replace('%', '')) - seen.value) <= 0.5, seen.text);
-
-  // a wrong file: the server's own sentence is shown
-  const form = new FormData();
-  form.append('video', new Blob([await readFile(notVideo)], { type: 'video/mp4' }), 'notes.mp4');
-  const direct = await fetch(`${baseUrl}/v1/jobs`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${bearer}` },
-    body: form,
+  await t.test('progress strictly between 0 and 100, with frames done of total', async () => {
+    const partWay = await page.waitForFunction(
+      (id) => {
+        const li = document.querySelector(`li.job[data-job-id="${id}"]`);
+        const bar = li?.querySelector('progress') as HTMLProgressElement | null;
+        const text = li?.querySelector('.progress-text')?.textContent ?? '';
+        return bar && bar.value > 0 && bar.value < 100 ? { value: bar.value, text } : null;
+      },
+      jobId,
+      { timeout: 90_000, polling: 50 },
+    );
+    const seen = (await partWay.jsonValue()) as { value: number; text: string };
+    assert.ok(seen.value > 0 && seen.value < 100, `progress part-way: ${seen.value}`);
+    const m = /^(\d+) of (\d+) frames · (\d+)%/.exec(seen.text);
+    assert.ok(m, `the progress line: ${seen.text}`);
+    assert.equal(Number(m[2]), 100, 'framesTotal is every frame of the 10 s video');
+    assert.ok(Number(m[1]) > 0 && Number(m[1]) < 100);
+    assert.equal(Number(m[3]), Math.floor(seen.value));
   });
-  assert.ok(direct.status >= 400 && direct.status < 500, `a text file is refused (got ${direct.status})`);
-  const expected = ((await direct.json()) as { error: { message: string } }).error.message;
-  await page.getByLabel('Video file').setInputFiles(notVideo);
-  await page.getByRole('button', { name: 'Upload and analyse' }).click();
-  const alert = page.locator('#upload-error');
-  await page.waitForFunction(() => (document.getElementById('upload-error')?.textContent ?? '') !== '');
-  assert.equal(await alert.textContent(), expected);
-  assert.equal(await alert.getAttribute('role'), 'alert');
 
-  // live status until completed (EventSource)
-  await page.locator(`tr[data-job-id="${jobId}"][data-status="completed"]`).waitFor({ timeout: 90_000 });
+  await t.test("a wrong file: the server's own sentence is shown", async () => {
+    const form = new FormData();
+    form.append('video', new Blob([await readFile(notVideo)], { type: 'video/mp4' }), 'notes.mp4');
+    const direct = await api('/v1/jobs', { method: 'POST', body: form });
+    assert.ok(direct.status >= 400 && direct.status < 500, `a text file is refused (got ${direct.status})`);
+    const expected = ((await direct.json()) as { error: { message: string } }).error.message;
+    await page.getByLabel('Video file').setInputFiles(notVideo);
+    await page.getByRole('button', { name: 'Upload and analyse' }).click();
+    await page.waitForFunction(
+      (msg) => document.getElementById('upload-error')?.textContent === msg,
+      expected,
+    );
+    assert.equal(await page.locator('#upload-error').getAttribute('role'), 'alert');
+  });
+
+  // a job with a 229-character name (canceled at once: only its name matters)
+  await page.getByLabel('Video file').setInputFiles(longCopy);
+  await page.getByLabel('Sampling (frames per second)').fill('1');
+  await page.getByRole('button', { name: 'Upload and analyse' }).click();
+  const longItem = page.locator('li.job').filter({ hasText: longName.slice(0, 40) });
+  await longItem.waitFor();
+  await longItem.getByRole('button', { name: /^Cancel / }).click();
+  await page.locator(`li.job[data-status="canceled"]`).waitFor({ timeout: 30_000 });
+
+  await page.locator(`li.job[data-job-id="${jobId}"][data-status="completed"]`).waitFor({ timeout: 120_000 });
+
+  await t.test('job list: thumbnail, counts, ellipsis, fits every width', async () => {
+    const done = page.locator(`li.job[data-job-id="${jobId}"]`);
+    await page.waitForFunction(
+      (id) =>
+        (document.querySelector(`li.job[data-job-id="${id}"] img`) as HTMLImageElement | null)
+          ?.naturalWidth === 256,
+      jobId,
+    );
+    const labels = (await done.locator('.top-labels').textContent()) ?? '';
+    assert.match(labels, /person \d+/);
+    assert.match(labels, /cup \d+/);
+    const link = longItem.locator('a.job-link');
+    assert.equal(await link.getAttribute('title'), longName, 'the whole name on hover');
+    const cut = await link.evaluate((a) => ({ scroll: a.scrollWidth, client: a.clientWidth }));
+    assert.ok(cut.scroll > cut.client, 'the long name is cut with an ellipsis');
+    // search by name
+    await page.getByLabel('Search by file name').fill('north_entrance');
+    await page.waitForFunction(() => document.querySelectorAll('li.job').length === 1);
+    await page.getByLabel('Search by file name').fill('');
+    await page.waitForFunction(() => document.querySelectorAll('li.job').length === 2);
+    await checkEverywhere(page, 'jobs');
+  });
 
   // open the job
-  await page.locator(`tr[data-job-id="${jobId}"] a.job-link`).click();
+  await page.locator(`li.job[data-job-id="${jobId}"] a.job-link`).click();
   await page.locator('video.player').waitFor();
   await page.waitForFunction(() => {
-    const v = document.querySelector('video.player') as VideoEl | null;
+    const v = document.querySelector('video.player') as HTMLVideoElement | null;
     return !!v && v.readyState >= 2 && v.videoWidth > 0;
   });
-  const playable = await page.evaluate(() => (document.querySelector('video.player') as VideoEl).videoWidth);
-  assert.equal(playable, 640, 'the video plays in the browser');
-
-  const job = (await (
-    await fetch(`${baseUrl}/v1/jobs/${jobId}`, { headers: { authorization: `Bearer ${bearer}` } })
-  ).json()) as {
-    job: JobJson;
-  };
+  await page.waitForFunction(() => document.activeElement?.tagName === 'H1', null, { timeout: 3000 });
+  const job = ((await (await api(`/v1/jobs/${jobId}`)).json()) as { job: JobJson }).job;
   const frames: Frame[] = [];
   for (let cursor: string | null = null; ; ) {
     const q: string = `format=json&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-    const res = await fetch(`${baseUrl}/v1/jobs/${jobId}/detections?${q}`, {
-      headers: { authorization: `Bearer ${bearer}` },
-    });
-    const body = (await res.json()) as { frames: Frame[]; nextCursor: string | null };
+    const body = (await (await api(`/v1/jobs/${jobId}/detections?${q}`)).json()) as {
+      frames: Frame[];
+      nextCursor: string | null;
+    };
     frames.push(...body.frames);
     if (!body.nextCursor) break;
     cursor = body.nextCursor;
   }
-  const minScore = job.job.options.minScore;
-  const withBoxes = frames.filter((f) => f.detections.some((d) => d.score >= minScore));
-  assert.ok(withBoxes.length > 0, 'the detector found something in the astronaut video');
+  frames.sort((a, b) => a.timestamp - b.timestamp);
+  const minScore = job.options.minScore;
 
-  // seek to an analysed frame that has a box, paused, and wait for the overlay to show it
-  const target = withBoxes[Math.floor(withBoxes.length / 2)];
-  await page.evaluate((ts) => {
-    const v = document.querySelector('video.player') as VideoEl;
-    v.pause();
-    v.currentTime = ts + 0.01;
-  }, target.timestamp);
-  await page.waitForFunction(
-    (fi) => (document.querySelector('canvas.overlay') as CanvasEl).dataset.frameIndex === String(fi),
-    target.frameIndex,
-  );
-  await page.waitForFunction(() => !(document.querySelector('video.player') as VideoEl).seeking);
-
-  // the box's left edge, in canvas pixels, is painted (not transparent)
-  const det = target.detections.find((d) => d.score >= minScore)!;
-  const srcWidth = job.job.video.probe.video.width;
-  const edge = await page.evaluate(
-    ({ box, srcWidth }) => {
-      const c = document.querySelector('canvas.overlay') as CanvasEl;
-      const ctx = c.getContext('2d')!;
-      const s = c.width / srcWidth;
-      const x = Math.min(c.width - 3, Math.max(2, Math.round(box.x1 * s)));
-      const y = Math.min(c.height - 3, Math.max(2, Math.round(((box.y1 + box.y2) / 2) * s)));
-      const d = ctx.getImageData(x - 2, y - 2, 5, 5).data;
-      let maxAlpha = 0;
-      for (let i = 3; i < d.length; i += 4) maxAlpha = Math.max(maxAlpha, d[i]);
-      const r = c.getBoundingClientRect();
-      const v = (document.querySelector('video.player') as VideoEl).getBoundingClientRect();
-      return {
-        maxAlpha,
-        canvas: { w: r.width, h: r.height },
-        video: { w: v.width, h: v.height },
-        boxes: Number(c.dataset.boxes),
-      };
-    },
-    { box: det.box, srcWidth },
-  );
-  assert.ok(edge.boxes > 0, 'boxes are drawn');
-  assert.ok(edge.maxAlpha > 200, `the box edge is painted on the canvas (alpha ${edge.maxAlpha})`);
-  assert.ok(
-    Math.abs(edge.canvas.w / edge.canvas.h - 640 / 360) < 0.02,
-    'the canvas covers the picture (same aspect)',
-  );
-
-  // the picture with the overlay differs from the same frame without it
-  const stage = page.locator('.stage');
-  const withOverlay = await stage.screenshot();
-  await page.evaluate(() => {
-    (document.querySelector('canvas.overlay') as CanvasEl).style.visibility = 'hidden';
+  await t.test('boxes are drawn on the picture', async () => {
+    const withBoxes = frames.filter((f) => f.detections.some((d) => d.score >= minScore));
+    assert.ok(withBoxes.length > 0, 'the detector found something');
+    const target = withBoxes[Math.floor(withBoxes.length / 2)];
+    await page.evaluate((ts) => {
+      const v = document.querySelector('video.player') as HTMLVideoElement;
+      v.pause();
+      v.currentTime = ts + 0.01;
+    }, target.timestamp);
+    await page.waitForFunction(
+      (fi) =>
+        (document.querySelector('canvas.overlay') as HTMLCanvasElement).dataset.frameIndex === String(fi),
+      target.frameIndex,
+    );
+    await settled(page);
+    const det = target.detections.find((d) => d.score >= minScore)!;
+    const edge = await page.evaluate(
+      ({ box, srcWidth }) => {
+        const c = document.querySelector('canvas.overlay') as HTMLCanvasElement;
+        const ctx = c.getContext('2d')!;
+        const s = c.width / srcWidth;
+        const x = Math.min(c.width - 3, Math.max(2, Math.round(box.x1 * s)));
+        const y = Math.min(c.height - 3, Math.max(2, Math.round(((box.y1 + box.y2) / 2) * s)));
+        const d = ctx.getImageData(x - 2, y - 2, 5, 5).data;
+        let maxAlpha = 0;
+        for (let i = 3; i < d.length; i += 4) maxAlpha = Math.max(maxAlpha, d[i]);
+        const r = c.getBoundingClientRect();
+        return { maxAlpha, w: r.width, h: r.height, boxes: Number(c.dataset.boxes) };
+      },
+      { box: det.box, srcWidth: job.video.probe.video.width },
+    );
+    assert.ok(edge.boxes > 0, 'boxes are drawn');
+    assert.ok(edge.maxAlpha > 200, `the box edge is painted on the canvas (alpha ${edge.maxAlpha})`);
+    assert.ok(Math.abs(edge.w / edge.h - 640 / 360) < 0.02, 'the canvas covers the picture (same aspect)');
   });
-  const without = await stage.screenshot();
-  await page.evaluate(() => {
-    (document.querySelector('canvas.overlay') as CanvasEl).style.visibility = '';
-  });
-  assert.ok(!withOverlay.equals(without), 'the overlay changes what is on screen');
 
-  // the timeline seeks: move away from the segment's start, click it, the video is there
-  const label = det.label;
-  const seg = job.job.summary?.labels.find((l) => l.label === label)?.segments[0];
-  assert.ok(seg, `the summary has a segment for ${label}`);
-  const away = seg.start > 0.5 ? 0 : Math.min(1.8, seg.end + 0.3, 1.8);
-  await page.evaluate(
-    (t) => {
-      (document.querySelector('video.player') as VideoEl).currentTime = t;
+  await t.test(
+    'the timeline is in view at 1440x900 and a click lands within a frame of the clicked time',
+    async () => {
+      const box = await page.locator('.timeline').boundingBox();
+      assert.ok(
+        box && box.y + box.height <= 900,
+        `the timeline ends at ${box && box.y + box.height} px, inside the window`,
+      );
+      const lane = page.locator('.tl-row[data-key="label:cup"] canvas.tl-lane');
+      const laneBox = (await lane.boundingBox())!;
+      assert.ok(laneBox.height >= 24, `targets are at least 24 px tall (${laneBox.height})`);
+      const win = await page.locator('.timeline').evaluate((el) => ({
+        start: Number((el as HTMLElement).dataset.start),
+        end: Number((el as HTMLElement).dataset.end),
+      }));
+      for (const at of [0.37, 0.81]) {
+        await page.mouse.click(laneBox.x + laneBox.width * at, laneBox.y + laneBox.height / 2);
+        await settled(page);
+        const expected = win.start + at * (win.end - win.start);
+        const now = await currentTime(page);
+        assert.ok(
+          Math.abs(now - expected) <= 1 / FPS,
+          `clicked ${expected.toFixed(3)} s, the player is at ${now.toFixed(3)} s`,
+        );
+      }
     },
-    away === seg.start ? seg.start + 0.5 : away,
   );
-  await page.locator(`.timeline .segment[data-label="${label}"]`).first().click();
-  const now = await page.evaluate(() => (document.querySelector('video.player') as VideoEl).currentTime);
-  assert.ok(Math.abs(now - seg.start) < 0.05, `clicking the timeline seeks to ${seg.start} s (now ${now})`);
 
-  // summary table and downloads are there
-  await page.getByRole('table').filter({ hasText: label }).waitFor();
-  await page.getByRole('button', { name: 'Download NDJSON' }).waitFor();
+  await t.test('frame stepping: ArrowRight/ArrowLeft land on the neighbouring analysed frames', async () => {
+    await page.locator('video.player').focus();
+    const i = 42;
+    await page.locator('.frame-box').fill(String(frames[i].frameIndex));
+    await page.locator('.frame-box').press('Enter');
+    await page.waitForFunction(
+      (fi) =>
+        (document.querySelector('canvas.overlay') as HTMLCanvasElement).dataset.frameIndex === String(fi),
+      frames[i].frameIndex,
+    );
+    await settled(page);
+    await page.locator('video.player').focus();
+    await page.keyboard.press('ArrowRight');
+    await settled(page);
+    assert.equal(
+      await shownFrame(page),
+      frames[i + 1].frameIndex,
+      'ArrowRight: the next analysed frame (not a 5 s seek)',
+    );
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    await settled(page);
+    assert.equal(await shownFrame(page), frames[i - 1].frameIndex, 'ArrowLeft twice: the frame before');
+    const t0 = await currentTime(page);
+    assert.ok(Math.abs(t0 - frames[i - 1].timestamp) < 1 / FPS);
+    // with the page focused too
+    await page.locator('h1').focus();
+    await page.keyboard.press('ArrowRight');
+    await settled(page);
+    assert.equal(await shownFrame(page), frames[i].frameIndex);
+    // Shift+ArrowRight: the next frame with the chosen label
+    await page.locator('.jump-label').selectOption('cup');
+    await page.locator('.frame-box').fill(String(frames[0].frameIndex));
+    await page.locator('.frame-box').press('Enter');
+    await settled(page);
+    await page.locator('h1').focus();
+    await page.keyboard.press('Shift+ArrowRight');
+    await settled(page);
+    const firstCup = frames.find((f) => f.detections.some((d) => d.label === 'cup' && d.score >= minScore))!;
+    assert.equal(await shownFrame(page), firstCup.frameIndex, 'Shift+ArrowRight: the first frame with a cup');
+  });
 
-  await mkdir(join(root, 'test-results'), { recursive: true });
-  await page.screenshot({ path: join(root, 'test-results/ui.png'), fullPage: true });
+  await t.test(
+    'filters live in the URL, survive a reload, and the download holds what is shown',
+    async () => {
+      await page.getByLabel('Minimum score').fill('0.4');
+      await page.getByRole('checkbox', { name: /^person/ }).uncheck();
+      await page.waitForFunction(
+        () => location.hash.includes('minScore=0.4') && location.hash.includes('labels='),
+      );
+      const hash = await page.evaluate(() => location.hash);
+      assert.doesNotMatch(decodeURIComponent(hash), /labels=[^&]*person/);
+      await page.reload();
+      await page.locator('video.player').waitFor();
+      assert.equal(await page.getByLabel('Minimum score').inputValue(), '0.4');
+      assert.equal(await page.getByRole('checkbox', { name: /^person/ }).isChecked(), false);
+      assert.equal(await page.getByRole('checkbox', { name: /^cup/ }).isChecked(), true);
+      await page.locator('summary', { hasText: 'Download' }).click();
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('button', { name: 'Detections, JSON' }).click(),
+      ]);
+      const body = JSON.parse(await readFile((await download.path())!, 'utf8')) as { frames: Frame[] };
+      const shown = new Set(frames.flatMap((f) => f.detections.map((d) => d.label)));
+      shown.delete('person');
+      const expected = frames
+        .map((f) => ({ ...f, detections: f.detections.filter((d) => shown.has(d.label) && d.score >= 0.4) }))
+        .filter((f) => f.detections.length > 0);
+      assert.ok(expected.length > 0);
+      assert.deepEqual(
+        body.frames.map((f) => [f.frameIndex, f.detections.length]),
+        expected.map((f) => [f.frameIndex, f.detections.length]),
+        'the JSON download has the shown labels at the shown score, nothing else',
+      );
+      assert.ok(body.frames.every((f) => f.detections.every((d) => d.label !== 'person' && d.score >= 0.4)));
+      await page.keyboard.press('Escape');
+    },
+  );
+
+  await t.test('review page fits every width and passes axe-core in both schemes', () =>
+    checkEverywhere(page, 'review'),
+  );
+  await page.screenshot({ path: join(root, 'test-results/ui.png') });
   assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
   await context.close();
 });

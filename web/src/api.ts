@@ -2,8 +2,10 @@ import type {
   FramesPage,
   Job,
   JobList,
+  ModelList,
   ProgressEvent,
   StatusEvent,
+  ThumbnailUrl,
   TokenPair,
   User,
   UserEnvelope,
@@ -172,6 +174,8 @@ async function json<T>(path: string, opts?: CallOptions): Promise<T> {
   return (await res.json()) as T;
 }
 
+let modelsCache: Promise<ModelList['models']> | null = null;
+
 export const api = {
   async register(username: string, password: string): Promise<User> {
     return (
@@ -204,10 +208,36 @@ export const api = {
   async me(): Promise<User> {
     return (await json<UserEnvelope>('/v1/auth/me')).user;
   },
-  async listJobs(cursor?: string): Promise<JobList> {
+  async listJobs(cursor?: string, search?: string): Promise<JobList> {
     const q = new URLSearchParams({ limit: '50' });
     if (cursor) q.set('cursor', cursor);
+    if (search) q.set('q', search);
     return json(`/v1/jobs?${q}`);
+  },
+  /** The server's models and their labels (cached for the page's life: they change at restart). */
+  models(): Promise<ModelList['models']> {
+    modelsCache ??= json<ModelList>('/v1/models')
+      .then((b) => b.models)
+      .catch((e) => {
+        modelsCache = null;
+        throw e;
+      });
+    return modelsCache;
+  },
+  async thumbnailUrl(id: string, width = 256): Promise<string> {
+    const q = new URLSearchParams({ width: String(width) });
+    return (await json<ThumbnailUrl>(`/v1/jobs/${encodeURIComponent(id)}/thumbnail-url?${q}`)).url;
+  },
+  /** A job's detections with the filters on screen (`query` from filters.ts apiQuery), as a Blob. */
+  async detectionsFile(id: string, query: URLSearchParams, format: 'json' | 'ndjson'): Promise<Blob> {
+    const base = `/v1/jobs/${encodeURIComponent(id)}/detections`;
+    if (format === 'ndjson') {
+      const q = new URLSearchParams(query);
+      q.set('format', 'ndjson');
+      return (await call(`${base}?${q}`)).blob();
+    }
+    const frames = await api.allDetections(id, undefined, query);
+    return new Blob([JSON.stringify({ frames, nextCursor: null }, null, 1)], { type: 'application/json' });
   },
   async getJob(id: string): Promise<Job> {
     return (await json<{ job: Job }>(`/v1/jobs/${encodeURIComponent(id)}`)).job;
@@ -222,11 +252,17 @@ export const api = {
     return json(`/v1/jobs/${encodeURIComponent(id)}/video-url`);
   },
   /** Every analysed frame of a job, following nextCursor page by page. */
-  async allDetections(id: string, onPage?: (framesSoFar: number) => void): Promise<FramesPage['frames']> {
+  async allDetections(
+    id: string,
+    onPage?: (framesSoFar: number) => void,
+    filter?: URLSearchParams,
+  ): Promise<FramesPage['frames']> {
     const frames: FramesPage['frames'] = [];
     let cursor: string | null = null;
     for (let page = 0; page < 100_000; page++) {
-      const q = new URLSearchParams({ format: 'json', limit: '1000' });
+      const q = new URLSearchParams(filter);
+      q.set('format', 'json');
+      q.set('limit', '1000');
       if (cursor) q.set('cursor', cursor);
       const body: FramesPage = await json(`/v1/jobs/${encodeURIComponent(id)}/detections?${q}`);
       frames.push(...body.frames);
@@ -242,6 +278,7 @@ export interface UploadOptions {
   fps?: string;
   minScore?: string;
   labels?: string;
+  model?: string;
 }
 
 /**
@@ -261,6 +298,7 @@ export function uploadVideo(
       if (options.fps) form.append('fps', options.fps);
       if (options.minScore) form.append('minScore', options.minScore);
       if (options.labels) form.append('labels', options.labels);
+      if (options.model) form.append('model', options.model);
       form.append('video', file, file.name);
       const xhr = new XMLHttpRequest();
       xhr.open('POST', '/v1/jobs');

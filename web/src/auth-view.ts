@@ -1,5 +1,5 @@
-import { ApiError, api } from './api.js';
-import { field, h } from './dom.js';
+import { api } from './api.js';
+import { field, h, messageOf } from './dom.js';
 
 /** Sign-in and registration forms. `onSignedIn` runs once tokens are stored. */
 export function authView(onSignedIn: () => void): HTMLElement {
@@ -56,8 +56,8 @@ export function authView(onSignedIn: () => void): HTMLElement {
       e.preventDefault();
       error.textContent = '';
       info.textContent = '';
-      const username = (user.input as HTMLInputElement).value.trim();
-      const password = (pass.input as HTMLInputElement).value;
+      const username = user.input.value.trim();
+      const password = pass.input.value;
       submit.disabled = true;
       try {
         if (mode === 'register') {
@@ -67,7 +67,7 @@ export function authView(onSignedIn: () => void): HTMLElement {
         await api.login(username, password, remember.checked);
         onSignedIn();
       } catch (err) {
-        error.textContent = err instanceof ApiError ? err.message : 'Something went wrong; please try again.';
+        error.textContent = messageOf(err, 'Something went wrong; please try again.');
       } finally {
         submit.disabled = false;
       }
@@ -77,7 +77,8 @@ export function authView(onSignedIn: () => void): HTMLElement {
 
   return h(
     'section',
-    { class: 'auth-view', 'aria-label': 'Account' },
+    { class: 'auth-view', 'aria-labelledby': 'auth-title' },
+    h('h1', { id: 'auth-title' }, 'Find the objects in your videos'),
     h(
       'p',
       { class: 'lead' },

@@ -38,66 +38,37 @@ let idSeq = 0;
 export const uid = (prefix: string): string => `${prefix}-${++idSeq}`;
 
 /** A labelled input: returns the wrapper and the input. */
-export function field(
+export function field<T extends HTMLInputElement | HTMLSelectElement>(
   label: string,
-  input: HTMLInputElement | HTMLSelectElement,
+  input: T,
   hint?: string,
-): { wrap: HTMLElement; input: HTMLInputElement | HTMLSelectElement } {
+): { wrap: HTMLElement; input: T; hint: HTMLElement | null } {
   if (!input.id) input.id = uid('f');
   const hintEl = hint ? h('small', { id: `${input.id}-hint`, class: 'hint' }, hint) : null;
   if (hintEl) input.setAttribute('aria-describedby', hintEl.id);
-  return { wrap: h('div', { class: 'field' }, h('label', { for: input.id }, label), input, hintEl), input };
+  return {
+    wrap: h('div', { class: 'field' }, h('label', { for: input.id }, label), input, hintEl),
+    input,
+    hint: hintEl,
+  };
 }
 
-export function fmtTime(sec: number): string {
-  if (!Number.isFinite(sec)) return '–';
-  const m = Math.floor(sec / 60);
-  const s = sec - m * 60;
-  return `${m}:${s.toFixed(2).padStart(5, '0')}`;
+/** A colour swatch for a label (decorative: the label's name is always next to it). */
+export function swatch(color: string): HTMLElement {
+  return h('span', { class: 'swatch', style: `background:${color}`, 'aria-hidden': 'true' });
 }
 
-export function fmtBytes(n: number): string {
-  if (!Number.isFinite(n)) return '–';
-  const units = ['B', 'KB', 'MB', 'GB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+/** An element whose text is cut with an ellipsis, shown whole on hover (title). */
+export function ellipsis<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  text: string,
+  attrs: Record<string, string | number | boolean | EventListener | null | undefined> = {},
+): HTMLElementTagNameMap[K] {
+  const cls = `ellipsis${attrs.class ? ` ${attrs.class}` : ''}`;
+  return h(tag, { ...attrs, class: cls, title: text }, text);
 }
 
-// distinct hues, bright enough to read on video; a job's labels take them in the summary's order
-const PALETTE = [
-  '#22c55e',
-  '#f43f5e',
-  '#3b82f6',
-  '#f59e0b',
-  '#a855f7',
-  '#06b6d4',
-  '#ec4899',
-  '#84cc16',
-  '#f97316',
-  '#14b8a6',
-  '#eab308',
-  '#8b5cf6',
-];
-const assigned = new Map<string, string>();
-
-/** Gives each of these labels its own palette color (call with a job's labels before drawing). */
-export function assignLabelColors(labels: readonly string[]): void {
-  assigned.clear();
-  labels.forEach((l, i) => {
-    if (i < PALETTE.length) assigned.set(l, PALETTE[i]);
-  });
-}
-
-/** A stable, readable color per label. */
-export function labelColor(label: string): string {
-  const fixed = assigned.get(label);
-  if (fixed) return fixed;
-  let x = 2166136261;
-  for (let i = 0; i < label.length; i++) x = Math.imul(x ^ label.charCodeAt(i), 16777619);
-  const hue = (x >>> 0) % 360;
-  return `hsl(${hue} 95% 55%)`;
+/** The error's one sentence for a person (an ApiError's message, else a fallback). */
+export function messageOf(err: unknown, fallback: string): string {
+  return err instanceof Error && err.name === 'ApiError' ? err.message : fallback;
 }

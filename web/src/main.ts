@@ -3,12 +3,14 @@ import { authView } from './auth-view.js';
 import { clear, h } from './dom.js';
 import { jobView } from './job-view.js';
 import { jobsView } from './jobs-view.js';
+import { parseRoute } from './routes.js';
 
 const main = document.getElementById('main')!;
 const userBox = document.getElementById('user')!;
 let current: { dispose(): void } | null = null;
+let currentKey = '';
 
-function mount(view: { el: HTMLElement; dispose(): void } | HTMLElement): void {
+function mount(view: { el: HTMLElement; dispose(): void } | HTMLElement, title: string): void {
   current?.dispose();
   current = null;
   clear(main);
@@ -17,12 +19,14 @@ function mount(view: { el: HTMLElement; dispose(): void } | HTMLElement): void {
     current = view;
     main.append(view.el);
   }
-  // move focus to the new view's heading for screen readers and keyboards
-  const heading = main.querySelector<HTMLElement>('h2');
+  document.title = title;
+  // every page has one h1: focus goes there, so keyboards and screen readers start at the top
+  const heading = main.querySelector<HTMLElement>('h1');
   if (heading) {
     heading.tabIndex = -1;
     heading.focus({ preventScroll: true });
   }
+  window.scrollTo(0, 0);
 }
 
 function renderUser(): void {
@@ -30,7 +34,7 @@ function renderUser(): void {
   const t = tokens.get();
   if (!t) return;
   userBox.append(
-    h('span', { class: 'muted' }, 'Signed in as ', h('strong', null, t.username ?? '…')),
+    h('span', { class: 'muted who' }, 'Signed in as ', h('strong', null, t.username ?? '…')),
     h(
       'button',
       {
@@ -49,20 +53,29 @@ function renderUser(): void {
 function route(): void {
   renderUser();
   if (!tokens.get()) {
+    currentKey = 'auth';
     mount(
       authView(() => {
         if (!location.hash || location.hash === '#') location.hash = '#/';
         route();
       }),
+      'Sign in · web-detector',
     );
     return;
   }
-  const m = /^#\/jobs\/([^/]+)$/.exec(location.hash);
-  if (m) mount(jobView(decodeURIComponent(m[1])));
-  else mount(jobsView());
+  const r = parseRoute(location.hash);
+  const key = r.page === 'job' ? `job:${r.id}` : 'jobs';
+  // the review page writes its filters into the URL: that is not a new page
+  if (key === currentKey && r.page === 'job') return;
+  currentKey = key;
+  if (r.page === 'job') mount(jobView(r.id, r.query), 'Job · web-detector');
+  else mount(jobsView(), 'Your videos · web-detector');
 }
 
-setSignedOutHandler(() => route());
+setSignedOutHandler(() => {
+  currentKey = '';
+  route();
+});
 window.addEventListener('hashchange', route);
 
 // a stored session: check it (this refreshes an expired access token) and learn the username

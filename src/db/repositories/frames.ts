@@ -19,8 +19,8 @@ export interface FrameQuery {
   limit: number;
   from?: number;
   to?: number;
-  /** only frames having at least one detection with this label */
-  label?: string;
+  /** only frames having at least one detection with one of these labels */
+  labels?: readonly string[];
 }
 
 export interface FramesRepository {
@@ -62,8 +62,11 @@ export function createFramesRepository(db: Kysely<Database>): FramesRepository {
       if (q.afterFrame !== undefined) query = query.where('frame_index', '>', q.afterFrame);
       if (q.from !== undefined) query = query.where('timestamp', '>=', q.from);
       if (q.to !== undefined) query = query.where('timestamp', '<=', q.to);
-      if (q.label !== undefined) {
-        query = query.where(sql<boolean>`detections @> ${toJson([{ label: q.label }])}::jsonb`);
+      const labels = q.labels;
+      if (labels !== undefined && labels.length > 0) {
+        query = query.where((eb) =>
+          eb.or(labels.map((label) => sql<boolean>`detections @> ${toJson([{ label }])}::jsonb`)),
+        );
       }
       const rows = await query.execute();
       return rows.map((r) => ({

@@ -57,7 +57,11 @@ export interface JobsRepository {
   getById(id: string): Promise<JobRecord | undefined>;
   status(id: string): Promise<JobStatus | null>;
   /** Own jobs newest first, keyset-paged by (created_at, id) strictly after `after`. */
-  listByOwner(userId: string, opts: { limit: number; after?: JobCursor }): Promise<JobRecord[]>;
+  /** `nameContains`: only jobs whose original file name contains it (case-insensitive, literal). */
+  listByOwner(
+    userId: string,
+    opts: { limit: number; after?: JobCursor; nameContains?: string },
+  ): Promise<JobRecord[]>;
   /** Jobs a restarted standalone process must take up again, oldest first. */
   listUnfinished(): Promise<{ id: string; status: JobStatus }[]>;
   /** Deletes the job and (by cascade) its chunks and frames. */
@@ -147,8 +151,10 @@ export function createJobsRepository(db: Kysely<Database>): JobsRepository {
       return r?.status ?? null;
     },
 
-    async listByOwner(userId, { limit, after }) {
+    async listByOwner(userId, { limit, after, nameContains }) {
       let q = selectJob().where('user_id', '=', userId);
+      // strpos, not LIKE: the user's text is matched literally (no % or _ wildcards to escape)
+      if (nameContains) q = q.where(sql<boolean>`strpos(lower(original_name), lower(${nameContains})) > 0`);
       if (after) {
         q = q.where((eb) =>
           eb.or([

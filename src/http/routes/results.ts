@@ -55,8 +55,9 @@ export const resultsRoutes: FastifyPluginAsyncTypebox<ResultsRoutesOptions> = as
         summary: "A job's analysed frames with their detections, paged by frame index",
         description:
           'format=json: a page of frames and nextCursor. format=ndjson: every matching frame, one JSON ' +
-          'object per line, streamed. format=labels: per frame, [label, score] pairs. `label` keeps only ' +
-          'frames containing that label; `minScore` drops weaker detections but keeps the frame.',
+          'object per line, streamed. format=labels: per frame, [label, score] pairs. `label` (one label, ' +
+          'or several comma-separated) keeps only frames containing one of them, and only their ' +
+          'detections; `minScore` drops weaker detections but keeps the frame.',
         params: JobIdParams,
         querystring: DetectionsQuery,
         response: {
@@ -73,7 +74,16 @@ export const resultsRoutes: FastifyPluginAsyncTypebox<ResultsRoutesOptions> = as
       if (q.from !== undefined && q.to !== undefined && q.from > q.to) {
         throw new ValidationError('from must not be after to.', 'INVALID_QUERY');
       }
-      const filter: DetectionFilter = { from: q.from, to: q.to, label: q.label, minScore: q.minScore };
+      const labels = q.label
+        ?.split(',')
+        .map((l) => l.trim())
+        .filter(Boolean);
+      const filter: DetectionFilter = {
+        from: q.from,
+        to: q.to,
+        labels: labels?.length ? labels : undefined,
+        minScore: q.minScore,
+      };
       if (q.format === 'ndjson') {
         reply.header('content-type', 'application/x-ndjson; charset=utf-8');
         reply.header('content-disposition', `attachment; filename="${owned.id}.ndjson"`);

@@ -204,6 +204,12 @@ for (const kind of DB_KINDS) {
         ['minScore 1.5', async () => ({ file: video, fields: { minScore: '1.5' } }), 400, 'INVALID_OPTION'],
         ['unknown model', async () => ({ file: video, fields: { model: 'nope' } }), 400, 'INVALID_OPTION'],
         [
+          'a label the model lacks',
+          async () => ({ file: video, fields: { labels: 'person, unicorn' } }),
+          400,
+          'INVALID_OPTION',
+        ],
+        [
           'callbackUrl ftp',
           async () => ({ file: video, fields: { callbackUrl: 'ftp://example.com/x' } }),
           400,
@@ -260,6 +266,21 @@ for (const kind of DB_KINDS) {
       it('the field name is in the sentence', async () => {
         const res = await upload(base, alice.accessToken, video, { minScore: '2' });
         assert.match(res.body.error.message, /minScore/);
+      });
+      it("labels the model lacks are named in the sentence, with the model's closest label", async () => {
+        const res = await upload(base, alice.accessToken, video, { labels: 'persn, car, unicorn' });
+        assertError(res, 400, 'INVALID_OPTION');
+        assert.equal(
+          res.body.error.message,
+          'labels: "persn" and "unicorn" are not labels of model centernet (did you mean "person" for "persn"?); GET /v1/models lists its labels.',
+        );
+        // labels are the model's names exactly: a different case is refused too, with the hint
+        const cased = await upload(base, alice.accessToken, video, { labels: 'Person' });
+        assertError(cased, 400, 'INVALID_OPTION');
+        assert.match(
+          cased.body.error.message,
+          /"Person" is not a label of model centernet \(did you mean "person"\?\)/,
+        );
       });
       it('not multipart → 415', async () => {
         assertError(
@@ -326,6 +347,51 @@ for (const kind of DB_KINDS) {
       // bob sees none of them
       const bobs = await call(base, 'GET', '/v1/jobs?limit=100', { token: bob.accessToken });
       assert.ok(bobs.body.jobs.every((j: { id: string }) => !ids.includes(j.id)));
+    });
+
+    it('finds jobs by file name (q: case-insensitive, literal, paged)', async () => {
+      const s = await registerAndLogin(base);
+      const names = ['Harbour_Cam 1.mp4', 'harbour-cam-2.mp4', 'street.mp4', '100%_done.mp4', 'a_b.mp4'];
+      const ids = new Map<string, string>();
+      for (const filename of names) {
+        const r = await upload(base, s.accessToken, video, {}, { filename });
+        assert.equal(r.status, 202, r.text);
+        ids.set(filename, r.body.job.id);
+      }
+      const find = async (q: string, limit = 20) =>
+        (
+          await call(base, 'GET', `/v1/jobs?limit=${limit}&q=${encodeURIComponent(q)}`, {
+            token: s.accessToken,
+          })
+        ).body as { jobs: { video: { originalName: string } }[]; nextCursor: string | null };
+      const namesOf = (r: Awaited<ReturnType<typeof find>>) => r.jobs.map((j) => j.video.originalName);
+      assert.deepEqual(namesOf(await find('HARBOUR')), ['harbour-cam-2.mp4', 'Harbour_Cam 1.mp4']);
+      // % and _ are literal characters, not LIKE wildcards
+      assert.deepEqual(namesOf(await find('%')), ['100%_done.mp4']);
+      assert.deepEqual(namesOf(await find('a_b')), ['a_b.mp4']);
+      assert.deepEqual(namesOf(await find('nothing like this')), []);
+      // paging keeps the filter
+      const first = await find('harbour', 1);
+      assert.deepEqual(namesOf(first), ['harbour-cam-2.mp4']);
+      assert.ok(first.nextCursor);
+      const second = (
+        await call(base, 'GET', `/v1/jobs?limit=1&q=harbour&cursor=${encodeURIComponent(first.nextCursor)}`, {
+          token: s.accessToken,
+        })
+      ).body;
+      assert.deepEqual(
+        second.jobs.map((j: { id: string }) => j.id),
+        [ids.get('Harbour_Cam 1.mp4')],
+      );
+      assert.equal(second.nextCursor, null);
+      // another user's jobs never match
+      const other = await call(base, 'GET', '/v1/jobs?q=harbour', { token: bob.accessToken });
+      assert.deepEqual(other.body.jobs, []);
+      assertError(
+        await call(base, 'GET', `/v1/jobs?q=${'x'.repeat(201)}`, { token: s.accessToken }),
+        400,
+        'VALIDATION_ERROR',
+      );
     });
 
     it("another user's job is a 404", async () => {

@@ -142,6 +142,22 @@ describe('standalone pipeline with real content', () => {
       assert.ok(f.detections.length > 0 && f.detections.every((d) => d.label === 'cup'));
       assert.ok(f.timestamp >= SEGMENT);
     }
+    // several labels, comma-separated: frames with any of them, only their detections
+    const labelled = frames
+      .map((f) => ({
+        ...f,
+        detections: f.detections.filter((d) => d.label === 'cup' || d.label === 'person'),
+      }))
+      .filter((f) => f.detections.length > 0);
+    const both = await allFramesPaged(base, alice.accessToken, jobId, 'label=cup,person', 1000);
+    assert.ok(
+      labelled.some((f) => f.detections.some((d) => d.label === 'person')),
+      'the video has people as well as cups',
+    );
+    assert.deepEqual(
+      both.frames.map((f) => [f.frameIndex, f.detections.map((d) => d.label)]),
+      labelled.map((f) => [f.frameIndex, f.detections.map((d) => d.label)]),
+    );
     // minScore keeps every frame, drops weaker detections
     const strong = await allFramesPaged(base, alice.accessToken, jobId, 'minScore=0.6', 1000);
     assert.equal(strong.frames.length, N);
