@@ -49,10 +49,14 @@ export interface TrackingScores {
   idr: number;
 }
 
-/** Any cost below this is a real pair; at or above it, "not allowed". Maximises pairs first. */
+/** Any cost below this is a real pair; at or above it, "not allowed": so pairs are maximised first. */
 const FORBIDDEN = 1e6;
 
-function matchMaxPairs(rows: Box[], cols: Box[], minIou: number): [number, number][] {
+/**
+ * One-to-one pairs of boxes with IoU >= minIou: as many pairs as possible, then the closest
+ * (CLEAR MOT's per-frame matching; also what detection precision and recall count).
+ */
+export function matchBoxes(rows: Box[], cols: Box[], minIou: number): [number, number][] {
   if (rows.length === 0 || cols.length === 0) return [];
   const cost = rows.map((r) =>
     cols.map((c) => {
@@ -72,7 +76,7 @@ function withoutDontCare(f: EvalFrame, minIou: number): EvalObject[] {
   if (!f.ignore || f.ignore.length === 0) return f.hyp;
   const targets = [...f.gt.map((g) => g.box), ...f.ignore];
   const dropped = new Set(
-    matchMaxPairs(
+    matchBoxes(
       targets,
       f.hyp.map((h) => h.box),
       minIou,
@@ -128,7 +132,7 @@ export function evaluateTracking(frames: readonly EvalFrame[], minIou = 0.5): Tr
     });
     const gtRest = f.gt.map((_, i) => i).filter((i) => !gtUsed.has(i));
     const hypRest = hyp.map((_, i) => i).filter((i) => !hypUsed.has(i));
-    const pairs = matchMaxPairs(
+    const pairs = matchBoxes(
       gtRest.map((i) => f.gt[i].box),
       hypRest.map((i) => hyp[i].box),
       minIou,
@@ -153,25 +157,68 @@ export function evaluateTracking(frames: readonly EvalFrame[], minIou = 0.5): Tr
       if (j >= 0) idtp -= cost[i][j];
     });
   }
-  const misses = gtBoxes - matches;
-  const falsePositives = hypBoxes - matches;
-  const ratio = (a: number, b: number, empty: number) => (b > 0 ? a / b : empty);
-  return {
+  return fromCounts({
     gtBoxes,
     hypBoxes,
     gtIds: gtIds.length,
     hypIds: hypIds.length,
     matches,
+    idSwitches,
+    idtp,
+    iouSum,
+  });
+}
+
+interface Counts {
+  gtBoxes: number;
+  hypBoxes: number;
+  gtIds: number;
+  hypIds: number;
+  matches: number;
+  idSwitches: number;
+  idtp: number;
+  /** sum of the matched pairs' IoU */
+  iouSum: number;
+}
+
+function fromCounts(c: Counts): TrackingScores {
+  const misses = c.gtBoxes - c.matches;
+  const falsePositives = c.hypBoxes - c.matches;
+  const ratio = (a: number, b: number, empty: number) => (b > 0 ? a / b : empty);
+  return {
+    gtBoxes: c.gtBoxes,
+    hypBoxes: c.hypBoxes,
+    gtIds: c.gtIds,
+    hypIds: c.hypIds,
+    matches: c.matches,
     misses,
     falsePositives,
-    idSwitches,
-    mota: gtBoxes > 0 ? 1 - (misses + falsePositives + idSwitches) / gtBoxes : 0,
-    motp: ratio(iouSum, matches, 0),
-    precision: ratio(matches, hypBoxes, 1),
-    recall: ratio(matches, gtBoxes, 1),
-    idtp,
-    idf1: ratio(2 * idtp, gtBoxes + hypBoxes, 1),
-    idp: ratio(idtp, hypBoxes, 1),
-    idr: ratio(idtp, gtBoxes, 1),
+    idSwitches: c.idSwitches,
+    mota: c.gtBoxes > 0 ? 1 - (misses + falsePositives + c.idSwitches) / c.gtBoxes : 0,
+    motp: ratio(c.iouSum, c.matches, 0),
+    precision: ratio(c.matches, c.hypBoxes, 1),
+    recall: ratio(c.matches, c.gtBoxes, 1),
+    idtp: c.idtp,
+    idf1: ratio(2 * c.idtp, c.gtBoxes + c.hypBoxes, 1),
+    idp: ratio(c.idtp, c.hypBoxes, 1),
+    idr: ratio(c.idtp, c.gtBoxes, 1),
   };
+}
+
+/**
+ * Scores of several evaluations (e.g. one per label, or per sequence) as one: counts add up and
+ * the ratios are recomputed from them, as the MOT benchmarks combine sequences.
+ */
+export function combineScores(parts: readonly TrackingScores[]): TrackingScores {
+  const sum = (k: keyof TrackingScores) => parts.reduce((s, p) => s + p[k], 0);
+  return fromCounts({
+    gtBoxes: sum('gtBoxes'),
+    hypBoxes: sum('hypBoxes'),
+    gtIds: sum('gtIds'),
+    hypIds: sum('hypIds'),
+    matches: sum('matches'),
+    idSwitches: sum('idSwitches'),
+    idtp: sum('idtp'),
+    iouSum: parts.reduce((s, p) => s + p.motp * p.matches, 0),
+  });
 }

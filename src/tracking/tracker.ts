@@ -28,8 +28,9 @@ import { initiateBox, type KalmanBox, kalmanToBox, predictBox, updateBox } from 
  *
  * Output lags by up to `confirmHits - 1` frames: a frame is released once every detection in it is
  * known to belong to a confirmed track or to none (a tentative track's first hits get its id when
- * it is confirmed). Released frames carry each detection's `trackId` (or null); low-score
- * detections that continue no track are dropped (they were only kept for the second stage).
+ * it is confirmed). Released frames carry each detection's `trackId` (or null); detections under
+ * `highScore` are not released (they were given only for the second stage) unless
+ * `reportLowScore` is set, and then only those that continue a track.
  */
 
 export interface TrackableDetection {
@@ -91,17 +92,31 @@ export interface TrackerOptions {
   confirmHits: number;
   /** how long a lost track may be picked up again */
   maxLostSeconds: number;
+  /**
+   * Report the low-score detections that continue a track too (default false: they only keep
+   * tracks alive; what is reported, and counted in a track's aggregates, is what scored at least
+   * highScore). Measured on real footage, reporting them costs more precision than it gains recall
+   * (BENCHMARKS.md, "Tracking").
+   */
+  reportLowScore: boolean;
 }
 
+/**
+ * Defaults. highScore 0.35 is the minScore measured best on real footage (BENCHMARKS.md,
+ * "Tracking"); the pipeline passes the job's minScore. matchIou 0.3 (ByteTrack: 0.2 with score
+ * fusion) and maxLostSeconds 1 (ByteTrack: 30 frames at 30 fps) were compared on the synthetic
+ * scenes there.
+ */
 export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
-  highScore: 0.25,
+  highScore: 0.35,
   lowScore: 0.1,
-  newTrackScore: 0.25,
-  matchIou: 0.2,
+  newTrackScore: 0.35,
+  matchIou: 0.3,
   lowMatchIou: 0.5,
   tentativeMatchIou: 0.3,
   confirmHits: 3,
   maxLostSeconds: 1,
+  reportLowScore: false,
 };
 
 type TrackStatus = 'tentative' | 'tracked' | 'lost';
@@ -114,6 +129,10 @@ interface TrackRecord extends Omit<TrackSummary, 'id'> {
   kalman: KalmanBox;
   /** the time the filter has been predicted to */
   time: number;
+  /** when a detection last matched it (low-score ones included): the lost buffer runs from here */
+  lastHit: number;
+  /** that detection's box */
+  lastBox: Box;
 }
 
 /** A detection's place while its frame waits: `key` set while its track is still tentative. */
@@ -261,17 +280,23 @@ function step<D extends TrackableDetection>(
   const hit = (tr: TrackRecord, di: number) => {
     const d = frame.detections[di];
     tr.kalman = updateBox(tr.kalman, d.box);
-    tr.frames += 1;
-    tr.lastFrame = frame.frameIndex;
-    tr.lastSeen = t;
-    if (d.score > tr.maxScore) {
-      tr.maxScore = d.score;
-      tr.bestFrame = frame.frameIndex;
-      tr.bestSeen = t;
-      tr.box = { ...d.box };
+    tr.lastHit = t;
+    tr.lastBox = { ...d.box };
+    if (d.score >= o.highScore || o.reportLowScore) {
+      // the aggregates describe what is reported
+      tr.frames += 1;
+      tr.lastFrame = frame.frameIndex;
+      tr.lastSeen = t;
+      if (d.score > tr.maxScore) {
+        tr.maxScore = d.score;
+        tr.bestFrame = frame.frameIndex;
+        tr.bestSeen = t;
+        tr.box = { ...d.box };
+      }
     }
     if (tr.status === 'tentative') {
       refs[di] = { id: null, key: tr.key };
+      // tentative tracks only ever match high-score detections: frames counts their hits
       if (tr.frames >= o.confirmHits) confirm(st, tr, refs);
     } else {
       tr.status = 'tracked';
@@ -317,6 +342,8 @@ function step<D extends TrackableDetection>(
         status: 'tentative',
         kalman: initiateBox(d.box),
         time: t,
+        lastHit: t,
+        lastBox: { ...d.box },
         label,
         firstFrame: frame.frameIndex,
         lastFrame: frame.frameIndex,
@@ -334,7 +361,7 @@ function step<D extends TrackableDetection>(
     }
   }
   for (const tr of st.tracks) {
-    if (tr.status === 'lost' && t - tr.lastSeen > o.maxLostSeconds) {
+    if (tr.status === 'lost' && t - tr.lastHit > o.maxLostSeconds) {
       finished.push(summaryOf(tr));
       removed.add(tr);
     }
@@ -355,8 +382,15 @@ function associate(
   dets: readonly TrackableDetection[],
   minIou: number,
 ) {
-  const boxes = tracks.map((x) => kalmanToBox(x.kalman));
-  const cost = boxes.map((b) => detIndices.map((di) => 1 - iou(b, dets[di].box)));
+  const cost = tracks.map((x) => {
+    const predicted = kalmanToBox(x.kalman);
+    // a lost track may also be found where it was last seen: its predicted path can be wrong
+    // when the detector's boxes shrank as something covered it (the velocity learned then is)
+    const last = x.status === 'lost' ? x.lastBox : null;
+    return detIndices.map(
+      (di) => 1 - Math.max(iou(predicted, dets[di].box), last ? iou(last, dets[di].box) : 0),
+    );
+  });
   // a pair with no overlap at all is never made, even when minIou is 0
   for (const row of cost)
     for (let j = 0; j < row.length; j++) if (row[j] >= 1) row[j] = Number.POSITIVE_INFINITY;
@@ -392,15 +426,15 @@ function release<D extends TrackableDetection>(
   out: TrackedFrame<D>[],
   all: boolean,
 ): void {
-  const { highScore } = st.options;
+  const { highScore, reportLowScore } = st.options;
   let n = 0;
   for (const f of st.pending) {
     if (!all && f.refs.some((r) => r.key !== undefined)) break;
     const detections: TrackedDetection<D>[] = [];
     f.detections.forEach((d, i) => {
       const id = f.refs[i].id;
-      // a detection under highScore was kept only as a candidate to continue a track
-      if (id === null && d.score < highScore) return;
+      // a detection under highScore was given only to continue tracks
+      if (d.score < highScore && (id === null || !reportLowScore)) return;
       detections.push({ ...d, trackId: id });
     });
     out.push({ frameIndex: f.frameIndex, timestamp: f.timestamp, detections });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type EvalFrame, evaluateTracking } from '../../../src/tracking/metrics.js';
+import { combineScores, type EvalFrame, evaluateTracking } from '../../../src/tracking/metrics.js';
 
 const b = (x: number, y = 0, w = 10, h = 10) => ({ x1: x, y1: y, x2: x + w, y2: y + h });
 const o = (id: number, x: number, y = 0) => ({ id, box: b(x, y) });
@@ -104,5 +104,18 @@ describe('CLEAR MOT and IDF1', () => {
     const onlyFp = evaluateTracking([{ gt: [], hyp: [o(1, 0)] }]);
     assert.equal(onlyFp.falsePositives, 1);
     assert.equal(onlyFp.idf1, 0);
+  });
+});
+
+describe('combineScores', () => {
+  it('adds the counts of separate evaluations and recomputes the ratios from them', () => {
+    const a = evaluateTracking(twoObjects(10, (i) => (i < 5 ? [1, 2] : [2, 1])));
+    const b = evaluateTracking(twoObjects(30, () => [1, 2]));
+    const both = combineScores([a, b]);
+    assert.equal(both.gtBoxes, 80);
+    assert.equal(both.idSwitches, 2);
+    assert.equal(both.mota, 1 - 2 / 80);
+    assert.equal(both.idf1, (2 * (10 + 60)) / 160);
+    assert.ok(Math.abs(both.motp - 9 / 11) < 1e-12);
   });
 });

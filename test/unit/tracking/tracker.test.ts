@@ -154,6 +154,17 @@ describe('tracker', () => {
     );
   });
 
+  it('finds a lost object where it was last seen when it stopped instead of going on along its path', () => {
+    // moves right 90 px/s for 1 s, hidden 0.6 s, found again where it was last seen (it stopped)
+    const input = frames(60, 30, (i, t) => {
+      if (i < 30) return [det('person', 100 + 90 * t, 200, 50, 100)];
+      if (i < 48) return [];
+      return [det('person', 100 + 90 * (29 / 30), 200, 50, 100)];
+    });
+    const { tracks } = trackAll(input);
+    assert.equal(tracks.length, 1, 'the prediction ran 54 px on, off the box; the last box still fits');
+  });
+
   it('measures the lost buffer in seconds: the same gap is bridged at 10 fps and at 30 fps', () => {
     for (const fps of [10, 30]) {
       const input = frames(4 * fps, fps, (_i, t) =>
@@ -164,19 +175,30 @@ describe('tracker', () => {
     }
   });
 
-  it('continues a track through weak detections (second stage) and drops weak ones that continue nothing', () => {
+  it('continues a track through weak detections (second stage), reporting them only when asked', () => {
     const input = frames(30, 30, (i, t) => {
       const weak = i >= 10 && i < 20;
       return [
+        // weak for 10 frames (1/3 s): with maxLostSeconds 0.2 only the second stage keeps it alive
         det('person', 100 + 90 * t, 200, 40, 90, weak ? 0.15 : 0.7),
-        det('person', 500, 400, 40, 90, 0.15), // weak and alone: never a track, not reported
+        det('person', 500, 400, 40, 90, 0.15), // weak and alone: never a track, never reported
       ];
     });
-    const { frames: out, tracks } = trackAll(input, { highScore: 0.4, lowScore: 0.1 });
-    assert.equal(tracks.length, 1);
-    assert.equal(tracks[0].frames, 30);
-    for (const f of out) assert.deepEqual(idsOf([f])[0], [1]);
-    assert.equal(out[15].detections[0].score, 0.15, 'the weak detection is reported with its track');
+    const opts = { highScore: 0.4, lowScore: 0.1, maxLostSeconds: 0.2 };
+    const plain = trackAll(input, opts);
+    assert.equal(plain.tracks.length, 1, 'one track across the weak stretch');
+    assert.equal(plain.tracks[0].frames, 20, 'its aggregates count what is reported');
+    assert.deepEqual(idsOf(plain.frames), [
+      ...Array(10).fill([1]),
+      ...Array(10).fill([]),
+      ...Array(10).fill([1]),
+    ]);
+    const withWeak = trackAll(input, { ...opts, reportLowScore: true });
+    assert.equal(withWeak.tracks[0].frames, 30);
+    for (const f of withWeak.frames) assert.deepEqual(idsOf([f])[0], [1]);
+    assert.equal(withWeak.frames[15].detections[0].score, 0.15);
+    // without the second stage (lowScore = highScore), the weak stretch ends the track
+    assert.equal(trackAll(input, { ...opts, lowScore: 0.4 }).tracks.length, 2);
   });
 
   it('never confirms one-frame blips: they keep trackId null and are still reported', () => {
