@@ -1,5 +1,7 @@
 /** Greedy, class-aware non-maximum suppression on raw (model-input pixel) detections. */
 
+import type { Box } from './types.js';
+
 export interface RawDetection {
   x1: number;
   y1: number;
@@ -9,7 +11,8 @@ export interface RawDetection {
   classId: number;
 }
 
-export function iou(a: RawDetection, b: RawDetection): number {
+/** Intersection over union of two boxes (x1 < x2, y1 < y2); 0 when they do not overlap. */
+export function iou(a: Box, b: Box): number {
   const w = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1);
   const h = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1);
   if (w <= 0 || h <= 0) return 0;

@@ -105,3 +105,43 @@ function round(x: number, digits: number): number {
   const k = 10 ** digits;
   return Math.round(x * k) / k;
 }
+
+/** A label's entry once tracking has run: how many distinct objects (non-noise tracks) it had. */
+export interface LabelSummaryWithObjects extends LabelSummary {
+  objects: number;
+}
+
+export interface JobSummaryWithObjects extends JobSummary {
+  /** distinct objects over all labels (tracks of at least minTrackFrames frames) */
+  objects: number;
+  labels: LabelSummaryWithObjects[];
+}
+
+/**
+ * Distinct objects per label: one per track with at least `minTrackFrames` frames. In the
+ * pipeline the tracks repository answers this with one GROUP BY; this is the same rule over tracks
+ * in memory (tests, benchmarks, the CLI).
+ */
+export function countObjects(
+  tracks: Iterable<{ label: string; frames: number }>,
+  minTrackFrames: number,
+): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const t of tracks) {
+    if (t.frames >= minTrackFrames) counts.set(t.label, (counts.get(t.label) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/**
+ * The summary with distinct-object counts added: `objects` on each label and in total. Every
+ * existing field is left as it was; a label counted but absent from the summary (cannot happen
+ * when both come from the same frames) is not invented.
+ */
+export function withObjectCounts(
+  summary: JobSummary,
+  objectsPerLabel: ReadonlyMap<string, number>,
+): JobSummaryWithObjects {
+  const labels = summary.labels.map((l) => ({ ...l, objects: objectsPerLabel.get(l.label) ?? 0 }));
+  return { ...summary, objects: labels.reduce((s, l) => s + l.objects, 0), labels };
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { summarize } from '../../../src/pipeline/summary.js';
+import { countObjects, summarize, withObjectCounts } from '../../../src/pipeline/summary.js';
 
 const f = (frameIndex: number, dets: [string, number][]) => ({
   frameIndex,
@@ -69,5 +69,40 @@ describe('summarize', () => {
 
   it('gives an empty summary for no frames', () => {
     assert.deepEqual(summarize([]), { framesAnalysed: 0, framesWithDetections: 0, labels: [] });
+  });
+});
+
+describe('withObjectCounts', () => {
+  it('adds distinct objects per label from tracks of at least minTrackFrames frames, keeping every field', () => {
+    const base = summarize([
+      f(0, [
+        ['person', 0.9],
+        ['dog', 0.4],
+      ]),
+      f(1, [['person', 0.8]]),
+    ]);
+    const tracks = [
+      { label: 'person', frames: 12 },
+      { label: 'person', frames: 5 },
+      { label: 'person', frames: 2 }, // noise at minTrackFrames 5
+      { label: 'dog', frames: 1 }, // noise
+    ];
+    const s = withObjectCounts(base, countObjects(tracks, 5));
+    assert.equal(s.objects, 2);
+    assert.deepEqual(
+      s.labels.map((l) => [l.label, l.objects]),
+      [
+        ['person', 2],
+        ['dog', 0],
+      ],
+    );
+    // the summary it was given is all still there
+    assert.deepEqual(
+      s.labels.map(({ objects: _, ...rest }) => rest),
+      base.labels,
+    );
+    assert.equal(s.framesAnalysed, base.framesAnalysed);
+    assert.equal(s.framesWithDetections, base.framesWithDetections);
+    assert.equal(withObjectCounts(base, countObjects(tracks, 1)).objects, 4);
   });
 });
