@@ -9,7 +9,9 @@ export interface RawDetection {
   classId: number;
 }
 
-export function iou(a: RawDetection, b: RawDetection): number {
+type Corners = Pick<RawDetection, 'x1' | 'y1' | 'x2' | 'y2'>;
+
+export function iou(a: Corners, b: Corners): number {
   const w = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1);
   const h = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1);
   if (w <= 0 || h <= 0) return 0;
