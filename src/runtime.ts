@@ -10,6 +10,8 @@ import { resultsRoutes } from './http/routes/results.js';
 import { webRoutes } from './http/routes/web.js';
 import { CUDA_INSTALL_HINT, cudaProviderInstalled } from './inference/cuda.js';
 import { parseDevice } from './inference/device.js';
+import { librariesProblem } from './inference/gpu/libraries.js';
+import { providerProblem } from './inference/gpu/provider.js';
 import { createModelRegistry, type ModelRegistry } from './inference/registry.js';
 import type { Logger } from './logger.js';
 import { type MediaBinaries, resolveMediaBinaries } from './media/binaries.js';
@@ -106,16 +108,24 @@ export function queueTimingFromEnv(env: NodeJS.ProcessEnv = process.env): QueueT
  * Asking for CUDA where ONNX Runtime has no CUDA provider stops start-up with a sentence (rather
  * than failing the first job an hour later).
  */
-export function checkDetectorDevice(spec: string, providerInstalled = cudaProviderInstalled): void {
+export async function checkDetectorDevice(
+  spec: string,
+  providerInstalled = cudaProviderInstalled,
+  versionProblem: () => Promise<string | null> = providerProblem,
+  libraryProblem: () => Promise<string | null> = librariesProblem,
+): Promise<void> {
   const wantsCuda = parseDevice(spec).some((d) => d.kind === 'cuda');
-  if (wantsCuda && !providerInstalled()) {
-    throw new ConfigError(`DETECTOR_DEVICE is ${spec}, but ${CUDA_INSTALL_HINT}`);
-  }
+  if (!wantsCuda) return;
+  if (!providerInstalled()) throw new ConfigError(`DETECTOR_DEVICE is ${spec}, but ${CUDA_INSTALL_HINT}`);
+  // the provider talks to libonnxruntime through an unversioned interface: a mismatch crashes late
+  const problem = (await versionProblem()) ?? (await libraryProblem());
+  if (problem)
+    throw new ConfigError(`DETECTOR_DEVICE is ${spec}, but ${problem[0].toLowerCase()}${problem.slice(1)}`);
 }
 
 export async function createRuntime(config: Config, opts: RuntimeOptions): Promise<Runtime> {
   const { log } = opts;
-  checkDetectorDevice(config.detectorDevice);
+  await checkDetectorDevice(config.detectorDevice);
   const media = resolveMediaBinaries();
   const models = await createModelRegistry({
     modelsDir: config.modelsDir ?? undefined,
