@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { matchedBoxF1 } from '../src/inference/agreement.js';
 import { CENTERNET_INFO, convertCenternet } from '../src/inference/convert/default-model.js';
+import { buildFp16Model, CENTERNET_FP16_INFO } from '../src/inference/convert/variants.js';
 import { createOnnxDetector } from '../src/inference/detector.js';
 import { createSession } from '../src/inference/onnx-session.js';
 import {
@@ -170,6 +171,14 @@ if (!values['no-agreement']) {
             { intraOpThreads: threads, maxBatch: 4 },
           );
     variants.push([`int8 (${m}${m === table.method ? ', the shipped table method' : ''})`, d]);
+  }
+  if (values.fp16) {
+    // on the CPU ONNX Runtime runs fp16 through inserted casts: slow, but the numbers are fp16's
+    const d = await createOnnxDetector(
+      { model: CENTERNET_FP16_INFO, onnxPath: buildFp16Model(converted.onnx) },
+      { intraOpThreads: threads, maxBatch: 4 },
+    );
+    variants.push(['fp16 (uint8 input; run on the CPU)', d]);
   }
   console.log(
     `\nAgreement with fp32 on ${evalSet.length} frames (${[...new Set(evalSet.map((f) => f.source.split('#')[0]))].join(', ')}), default options (min score 0.25, NMS 0.45): ${reference.flat().length} fp32 boxes\n`,

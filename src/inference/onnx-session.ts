@@ -94,27 +94,22 @@ export interface DetectorSession {
 }
 
 /**
- * A session for the detector. On the CPU it lives in a worker thread: onnxruntime-node's run() is
- * synchronous on the calling thread, so in the main thread it would stop the event loop for the
- * whole inference (about 150 ms a batch on 2 cores): no ffmpeg output read, no database write, no
- * HTTP request served meanwhile. In the worker the main thread does all that while the model runs.
- * CUDA sessions stay in this thread (the GPU does the work).
+ * A session for the detector, in a worker thread: onnxruntime-node's run() is synchronous on the
+ * calling thread, so in the main thread it would stop the event loop for the whole inference
+ * (about 150 ms a batch on 2 cores; on a GPU, the copies and the wait for the kernels): no ffmpeg
+ * output read, no database write, no HTTP request served meanwhile. In the worker the main thread
+ * does all that while the model runs. A CUDA session's failure to open keeps the install hint.
  */
 export async function createDetectorSession(
   model: string | Uint8Array,
   cfg: SessionConfig,
 ): Promise<DetectorSession> {
-  if (cfg.device.kind !== 'cpu') {
-    const session = await createSession(model, cfg);
-    return {
-      inputNames: session.inputNames,
-      outputNames: session.outputNames,
-      inputMetadata: session.inputMetadata,
-      run: (data, dims) => runSession(session, data, dims),
-      release: () => session.release(),
-    };
-  }
-  return createWorkerSession(model, cpuSessionOptions(cfg));
+  if (cfg.device.kind === 'cpu') return createWorkerSession(model, cpuSessionOptions(cfg));
+  const id = cfg.device.id;
+  const options = { ...cpuSessionOptions(cfg), ...cudaSessionOptions(id) };
+  return createWorkerSession(model, options).catch((err: unknown) => {
+    throw cudaSessionError(id, err);
+  });
 }
 
 // The worker: plain CommonJS (eval), so it runs the same from src (tsx) and from dist.

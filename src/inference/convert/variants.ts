@@ -14,10 +14,13 @@ import { FP16_MODEL_FILE, FP16_MODEL_NAME, FP16_VERSION, toFloat16Graph } from '
 
 export const CENTERNET_FP16_INFO: ModelInfo = { ...CENTERNET_INFO, name: FP16_MODEL_NAME };
 
-/** The fp16 model's bytes from the fp32 model's. */
+/** The fp16 model's bytes from the fp32 model's (uint8 input: the RGB24 bytes as they are). */
 export function buildFp16Model(fp32: Uint8Array): Uint8Array {
   const { graph, opset } = decodeGraph(fp32);
-  return encodeModel(toFloat16Graph(graph), { opset, producer: `web-detector fp16 v${FP16_VERSION}` });
+  return encodeModel(toFloat16Graph(graph, { uint8Input: true }), {
+    opset,
+    producer: `web-detector fp16 v${FP16_VERSION}`,
+  });
 }
 
 /**

@@ -309,4 +309,13 @@ test('toFloat16Graph: float32 edges, float16 inside, Resize scales stay float32'
   const out = await s16.run({ x: input });
   assert.equal(out.r.type, 'float32');
   assert.ok(maxDiff(a, out.r.data as Float32Array) < 0.01 * maxAbs(a));
+  const u8 = toFloat16Graph(g, { uint8Input: true });
+  assert.equal(u8.inputs[0].elemType, DataType.UINT8);
+  const s8 = await ort.InferenceSession.create(encodeModel(u8, { opset: 13, producer: 't' }));
+  const bytes = Uint8Array.from({ length: 256 }, (_, i) => i % 256);
+  const fromBytes = (await s8.run({ x: new ort.Tensor('uint8', bytes, [1, 4, 8, 8]) })).r
+    .data as Float32Array;
+  const fromFloats = (await s16.run({ x: new ort.Tensor('float32', Float32Array.from(bytes), [1, 4, 8, 8]) }))
+    .r.data as Float32Array;
+  assert.deepEqual(fromBytes, fromFloats, 'uint8 → float16 is exact for 0..255');
 });
