@@ -23,6 +23,7 @@ COPY bin bin
 COPY scripts scripts
 COPY src src
 COPY web web
+COPY models/calibration models/calibration
 RUN node scripts/postinstall.mjs \
  && npm prune --omit=dev --ignore-scripts \
  # ONNX Runtime ships binaries for every platform: keep this one's
@@ -49,6 +50,7 @@ COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/bin bin
 COPY --from=build /app/dist dist
 COPY --from=build /app/models/cache models/cache
+COPY --from=build /app/models/calibration models/calibration
 COPY --from=build /app/web/dist web/dist
 COPY scripts/healthcheck.mjs scripts/healthcheck.mjs
 # /data belongs to the unprivileged user, so a named volume mounted there starts out writable

@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { parseFlags, positiveInt, UsageError } from './cli/args.js';
 import { detectCommand } from './cli/detect.js';
+import { gpuCommand } from './cli/gpu.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { createDatabase, migrateToLatest } from './db/index.js';
 import { createLogger, type Logger } from './logger.js';
@@ -26,6 +27,7 @@ Commands:
   migrate                    apply database migrations and exit
   detect <file> [--min-score 0.25] [--labels a,b] [--model name] [--fps N] [--format json|ndjson]
                              detect objects in an image or a video and print JSON
+  gpu setup|check            install ONNX Runtime's CUDA provider (opt-in) / check a GPU machine
   --help                     show this help
 
 Configuration comes from environment variables (PORT, HOST, DATA_DIR, DATABASE_URL, REDIS_URL,
@@ -195,6 +197,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     else if (command === 'worker') await worker(rest);
     else if (command === 'migrate') await migrate();
     else if (command === 'detect') await detectCommand(rest);
+    else if (command === 'gpu') process.exitCode = await gpuCommand(rest);
     else throw new UsageError(`Unknown command ${JSON.stringify(command)}.`);
   } catch (e) {
     if (e instanceof ConfigError) {

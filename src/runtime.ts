@@ -8,6 +8,8 @@ import { createRepositories, type Repositories } from './db/repositories/index.j
 import { ConfigError } from './errors.js';
 import { CUDA_INSTALL_HINT, cudaProviderInstalled } from './inference/cuda.js';
 import { parseDevice } from './inference/device.js';
+import { librariesProblem } from './inference/gpu/libraries.js';
+import { providerProblem } from './inference/gpu/provider.js';
 import { createModelRegistry, type ModelRegistry } from './inference/registry.js';
 import { createLogger, type Logger } from './logger.js';
 import { type MediaBinaries, resolveMediaBinaries } from './media/binaries.js';
@@ -99,11 +101,19 @@ export function deriveKey(secret: string, purpose: string): string {
  * Asking for CUDA where ONNX Runtime has no CUDA provider stops start-up with a sentence (rather
  * than failing the first job an hour later).
  */
-export function checkDetectorDevice(spec: string, providerInstalled = cudaProviderInstalled): void {
+export async function checkDetectorDevice(
+  spec: string,
+  providerInstalled = cudaProviderInstalled,
+  versionProblem: () => Promise<string | null> = providerProblem,
+  libraryProblem: () => Promise<string | null> = librariesProblem,
+): Promise<void> {
   const wantsCuda = parseDevice(spec).some((d) => d.kind === 'cuda');
-  if (wantsCuda && !providerInstalled()) {
-    throw new ConfigError(`DETECTOR_DEVICE is ${spec}, but ${CUDA_INSTALL_HINT}`);
-  }
+  if (!wantsCuda) return;
+  if (!providerInstalled()) throw new ConfigError(`DETECTOR_DEVICE is ${spec}, but ${CUDA_INSTALL_HINT}`);
+  // the provider talks to libonnxruntime through an unversioned interface: a mismatch crashes late
+  const problem = (await versionProblem()) ?? (await libraryProblem());
+  if (problem)
+    throw new ConfigError(`DETECTOR_DEVICE is ${spec}, but ${problem[0].toLowerCase()}${problem.slice(1)}`);
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -129,7 +139,7 @@ export interface DetectionEngine {
 
 /** Media programs and models from the configuration (the `detect <image>` command needs no more). */
 export async function createDetectionEngine(config: Config): Promise<DetectionEngine> {
-  checkDetectorDevice(config.detectorDevice);
+  await checkDetectorDevice(config.detectorDevice);
   const media = resolveMediaBinaries({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath });
   const models = await createModelRegistry({
     modelsDir: config.modelsDir ?? undefined,

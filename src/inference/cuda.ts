@@ -1,10 +1,9 @@
 /**
- * The CUDA execution provider, kept apart because this machine has no GPU: nothing in this file
- * is exercised by the test suite except the "not installed" path and the hint text.
+ * The CUDA execution provider, kept apart because the development machine has no GPU: nothing in
+ * this file is exercised by the test suite except the "not installed" path and the hint text.
  *
- * onnxruntime-node ships its CPU binding in the npm package; the CUDA provider libraries are
- * downloaded by its install script (script/install.js, from NuGet), which this project's
- * package.json denies by default (`allowScripts`), so they must be installed on GPU hosts.
+ * onnxruntime-node ships only its CPU binding; `web-detector gpu setup` (gpu/provider.ts) puts
+ * the CUDA provider libraries next to it on GPU hosts.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -12,7 +11,7 @@ import { dirname, join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 
 export const CUDA_INSTALL_HINT =
-  "ONNX Runtime's CUDA provider is not installed: on a host with CUDA 12 and cuDNN 9, run `node node_modules/onnxruntime-node/script/install.js --onnxruntime-node-install=cuda12` (or `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` with onnxruntime-node allowed in package.json allowScripts).";
+  "ONNX Runtime's CUDA provider is not installed: on a host with CUDA 13 and cuDNN 9, run `web-detector gpu setup`, then `web-detector gpu check`.";
 
 /** Where install.js puts libonnxruntime_providers_cuda.so for this platform. */
 export function cudaProviderPath(): string {

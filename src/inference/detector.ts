@@ -5,9 +5,9 @@
 import { DECODERS, decoderSupportsBatch } from './decoders/index.js';
 import { parseDevice } from './device.js';
 import { loadModelManifest } from './manifest.js';
-import { createDetectorSession, type DetectorSession, inputBatch } from './onnx-session.js';
+import { createDetectorSession, type DetectorSession, inputBatch, inputElementType } from './onnx-session.js';
 import { DEFAULT_MIN_SCORE, postprocess } from './postprocess.js';
-import { framesToTensor } from './preprocess.js';
+import { framesToTensor, framesToUint8Tensor } from './preprocess.js';
 import type { Detection, DetectOptions, Detector, FrameSize, ModelInfo } from './types.js';
 
 export interface OnnxDetectorOptions {
@@ -47,6 +47,7 @@ export async function createOnnxDetector(
         ? 1
         : fixed;
   const decode = DECODERS[model.decoder];
+  const toTensor = inputElementType(sessions[0]) === 'uint8' ? framesToUint8Tensor : framesToTensor;
   let next = 0;
   let closed = false;
 
@@ -60,7 +61,7 @@ export async function createOnnxDetector(
       fixed === 'dynamic'
         ? frames
         : [...frames, ...Array(runSize - frames.length).fill(frames[frames.length - 1])];
-    const tensor = framesToTensor(padded, model.input);
+    const tensor = toTensor(padded, model.input);
     const outputs = await session.run(tensor.data, tensor.dims);
     const raw = decode(outputs, {
       input: model.input,

@@ -50,6 +50,15 @@ export async function createSession(
   }
 }
 
+/**
+ * The element type of the model's first input: 'uint8' for models that take RGB24 bytes as they
+ * are (the int8 default model), else 'float32'.
+ */
+export function inputElementType(session: Pick<ort.InferenceSession, 'inputMetadata'>): 'uint8' | 'float32' {
+  const meta = session.inputMetadata?.[0];
+  return meta && 'type' in meta && meta.type === 'uint8' ? 'uint8' : 'float32';
+}
+
 /** The batch size the model's first input accepts: 'dynamic', or the fixed number. */
 export function inputBatch(session: Pick<ort.InferenceSession, 'inputMetadata'>): 'dynamic' | number {
   const meta = session.inputMetadata?.[0];
@@ -58,12 +67,16 @@ export function inputBatch(session: Pick<ort.InferenceSession, 'inputMetadata'>)
   return typeof d === 'number' && d > 0 ? d : 'dynamic';
 }
 
+/** Input tensor data: float32, or uint8 for models with a uint8 input. */
+export type InputData = Float32Array | Uint8Array;
+
 export async function runSession(
   session: ort.InferenceSession,
-  data: Float32Array,
+  data: InputData,
   dims: readonly number[],
 ): Promise<OutputTensor[]> {
-  const input = new ort.Tensor('float32', data, dims);
+  const input =
+    data instanceof Uint8Array ? new ort.Tensor('uint8', data, dims) : new ort.Tensor('float32', data, dims);
   const res = await session.run({ [session.inputNames[0]]: input });
   return session.outputNames.map((name) => {
     const t = res[name];
@@ -71,37 +84,32 @@ export async function runSession(
   });
 }
 
-/** A session that runs one float32 input tensor at a time; what the detector uses. */
+/** A session that runs one input tensor at a time; what the detector uses. */
 export interface DetectorSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   readonly inputMetadata: ort.InferenceSession['inputMetadata'];
-  run(data: Float32Array, dims: readonly number[]): Promise<OutputTensor[]>;
+  run(data: InputData, dims: readonly number[]): Promise<OutputTensor[]>;
   release(): Promise<void>;
 }
 
 /**
- * A session for the detector. On the CPU it lives in a worker thread: onnxruntime-node's run() is
- * synchronous on the calling thread, so in the main thread it would stop the event loop for the
- * whole inference (about 150 ms a batch on 2 cores): no ffmpeg output read, no database write, no
- * HTTP request served meanwhile. In the worker the main thread does all that while the model runs.
- * CUDA sessions stay in this thread (the GPU does the work).
+ * A session for the detector, in a worker thread: onnxruntime-node's run() is synchronous on the
+ * calling thread, so in the main thread it would stop the event loop for the whole inference
+ * (about 150 ms a batch on 2 cores; on a GPU, the copies and the wait for the kernels): no ffmpeg
+ * output read, no database write, no HTTP request served meanwhile. In the worker the main thread
+ * does all that while the model runs. A CUDA session's failure to open keeps the install hint.
  */
 export async function createDetectorSession(
   model: string | Uint8Array,
   cfg: SessionConfig,
 ): Promise<DetectorSession> {
-  if (cfg.device.kind !== 'cpu') {
-    const session = await createSession(model, cfg);
-    return {
-      inputNames: session.inputNames,
-      outputNames: session.outputNames,
-      inputMetadata: session.inputMetadata,
-      run: (data, dims) => runSession(session, data, dims),
-      release: () => session.release(),
-    };
-  }
-  return createWorkerSession(model, cpuSessionOptions(cfg));
+  if (cfg.device.kind === 'cpu') return createWorkerSession(model, cpuSessionOptions(cfg));
+  const id = cfg.device.id;
+  const options = { ...cpuSessionOptions(cfg), ...cudaSessionOptions(id) };
+  return createWorkerSession(model, options).catch((err: unknown) => {
+    throw cudaSessionError(id, err);
+  });
 }
 
 // The worker: plain CommonJS (eval), so it runs the same from src (tsx) and from dist.
@@ -130,7 +138,8 @@ const plain = (e) => ({ message: String((e && e.message) || e), name: (e && e.na
       return;
     }
     try {
-      const res = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', m.data, m.dims) });
+      const type = m.data instanceof Uint8Array ? 'uint8' : 'float32';
+      const res = await session.run({ [session.inputNames[0]]: new ort.Tensor(type, m.data, m.dims) });
       const outputs = session.outputNames.map((name) => ({ name, dims: res[name].dims, data: res[name].data }));
       const buffers = [...new Set(outputs.map((o) => o.data.buffer))];
       try {

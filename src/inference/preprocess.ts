@@ -1,11 +1,49 @@
 /**
- * RGB24 frames (already at the model's size) → the model's float input tensor.
+ * RGB24 frames (already at the model's size) → the model's input tensor: float, or the bytes as
+ * they are for a model with a uint8 input.
  */
 import type { ModelInput } from './types.js';
 
 export interface InputTensor {
   data: Float32Array;
   dims: [number, number, number, number];
+}
+
+export interface Uint8InputTensor {
+  data: Uint8Array;
+  dims: [number, number, number, number];
+}
+
+function checkFrameSize(f: Uint8Array, b: number, input: ModelInput): void {
+  const bytes = input.width * input.height * 3;
+  if (f.length !== bytes) {
+    throw new Error(
+      `Frame ${b} has ${f.length} bytes; a ${input.width}x${input.height} RGB24 frame has ${bytes}.`,
+    );
+  }
+}
+
+/**
+ * One batch for a model with a uint8 input: the frames' bytes one after another (one copy, no
+ * arithmetic). Only an NHWC RGB model whose preprocessing is the identity (scale 255, mean 0,
+ * std 1) reads RGB24 bytes as they are; anything else is refused.
+ */
+export function framesToUint8Tensor(frames: Uint8Array[], input: ModelInput): Uint8InputTensor {
+  const identity =
+    input.layout === 'NHWC' &&
+    input.channels === 'RGB' &&
+    input.scale === 255 &&
+    input.mean.every((m) => m === 0) &&
+    input.std.every((s) => s === 1);
+  if (!identity)
+    throw new Error('A model with a uint8 input must be NHWC RGB with scale 255, mean 0 and std 1.');
+  const { width: W, height: H } = input;
+  const data = new Uint8Array(frames.length * W * H * 3);
+  frames.forEach((f, b) => {
+    checkFrameSize(f, b, input);
+    data.set(f, b * W * H * 3);
+  });
+  return { data, dims: [frames.length, H, W, 3] };
 }
 
 /**
@@ -24,9 +62,7 @@ export function framesToTensor(frames: Uint8Array[], input: ModelInput): InputTe
   const add = src.map((_, c) => -input.mean[c] / input.std[c]);
   for (let b = 0; b < B; b++) {
     const f = frames[b];
-    if (f.length !== plane * 3) {
-      throw new Error(`Frame ${b} has ${f.length} bytes; a ${W}x${H} RGB24 frame has ${plane * 3}.`);
-    }
+    checkFrameSize(f, b, input);
     const base = b * plane * 3;
     for (let c = 0; c < 3; c++) {
       const s = src[c];

@@ -1,13 +1,17 @@
 /**
- * The model registry: the bundled CenterNet plus every folder with a model.json under MODELS_DIR.
- * Detectors are created on first use and cached per model.
+ * The model registry: the bundled CenterNet and its variants (centernet-int8 on every device,
+ * centernet-fp16 where the device is a GPU) plus every folder with a model.json under MODELS_DIR.
+ * Model files and detectors are made on first use and cached per model.
  */
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CENTERNET_INFO, DEFAULT_MODEL_NAME, ensureDefaultModel } from './convert/default-model.js';
+import { CENTERNET_FP16_INFO, ensureFp16Model } from './convert/variants.js';
 import { createOnnxDetector } from './detector.js';
+import { parseDevice } from './device.js';
 import { loadModelManifest, MANIFEST_FILE } from './manifest.js';
+import { CENTERNET_INT8_INFO, ensureInt8Model } from './quantize/centernet-int8.js';
 import type { Detector, ModelInfo } from './types.js';
 
 export interface ModelRegistryOptions {
@@ -38,8 +42,13 @@ export class UnknownModelError extends Error {
 
 /** Scans MODELS_DIR (manifests are validated now, so a bad one stops start-up with its reason). */
 export async function createModelRegistry(opts: ModelRegistryOptions): Promise<ModelRegistry> {
-  const entries = new Map<string, { info: ModelInfo; onnxPath?: string }>();
-  entries.set(DEFAULT_MODEL_NAME, { info: CENTERNET_INFO });
+  const entries = new Map<string, { info: ModelInfo; onnxPath?: string; make?: () => Promise<string> }>();
+  const cache = opts.cacheDir;
+  entries.set(DEFAULT_MODEL_NAME, { info: CENTERNET_INFO, make: () => ensureDefaultModel(cache) });
+  entries.set(CENTERNET_INT8_INFO.name, { info: CENTERNET_INT8_INFO, make: () => ensureInt8Model(cache) });
+  // fp16 only pays on GPUs (ONNX Runtime's CPU provider runs it through casts, several times slower)
+  if (parseDevice(opts.device).some((d) => d.kind === 'cuda'))
+    entries.set(CENTERNET_FP16_INFO.name, { info: CENTERNET_FP16_INFO, make: () => ensureFp16Model(cache) });
   if (opts.modelsDir && existsSync(opts.modelsDir)) {
     const dirs = (await readdir(opts.modelsDir, { withFileTypes: true }))
       .filter((d) => d.isDirectory())
@@ -66,7 +75,7 @@ export async function createModelRegistry(opts: ModelRegistryOptions): Promise<M
       let p = detectors.get(name);
       if (!p) {
         p = (async () => {
-          const onnxPath = entry.onnxPath ?? (await ensureDefaultModel(opts.cacheDir));
+          const onnxPath = entry.onnxPath ?? (await (entry.make as () => Promise<string>)());
           return createOnnxDetector({ model: entry.info, onnxPath }, detectorOpts);
         })();
         // A failed load is not cached: the next call tries again.

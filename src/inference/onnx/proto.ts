@@ -72,7 +72,7 @@ const root = protobuf.parse(SCHEMA, { keepCase: true }).root;
 const ModelProtoType = root.lookupType('onnx.ModelProto');
 
 /** ONNX TensorProto.DataType values we use. */
-export const DataType = { FLOAT: 1, UINT8: 2, INT32: 6, INT64: 7, BOOL: 9 } as const;
+export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10 } as const;
 export type DataTypeCode = (typeof DataType)[keyof typeof DataType];
 
 export const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
@@ -110,7 +110,8 @@ export type Dim = number | string;
 export interface ValueInfoMsg {
   name: string;
   elemType: DataTypeCode;
-  shape: Dim[];
+  /** left out: shape unknown (e.g. an intermediate tensor exposed as an output for calibration) */
+  shape?: Dim[];
 }
 
 export interface GraphMsg {
@@ -122,15 +123,10 @@ export interface GraphMsg {
 }
 
 function valueInfo(v: ValueInfoMsg): object {
-  return {
-    name: v.name,
-    type: {
-      tensor_type: {
-        elem_type: v.elemType,
-        shape: { dim: v.shape.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) },
-      },
-    },
+  const shape = v.shape && {
+    dim: v.shape.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })),
   };
+  return { name: v.name, type: { tensor_type: { elem_type: v.elemType, ...(shape ? { shape } : {}) } } };
 }
 
 /** Serialises a graph as an ONNX ModelProto (IR version 8, default domain at `opset`). */
@@ -176,6 +172,76 @@ export function decodeModel(bytes: Uint8Array): {
       initializer: obj.graph.initializer ?? [],
       input: obj.graph.input ?? [],
       output: obj.graph.output ?? [],
+    },
+  };
+}
+
+interface DecodedValueInfo {
+  name: string;
+  type?: {
+    tensor_type?: {
+      elem_type?: number;
+      shape?: { dim?: { dim_value?: number; dim_param?: string }[] };
+    };
+  };
+}
+
+function fromValueInfo(v: DecodedValueInfo): ValueInfoMsg {
+  const t = v.type?.tensor_type;
+  const dims = t?.shape?.dim;
+  return {
+    name: v.name,
+    elemType: (t?.elem_type ?? 0) as DataTypeCode,
+    shape: dims?.map((d) => d.dim_param ?? d.dim_value ?? '?'),
+  };
+}
+
+/**
+ * Decodes a model into the same GraphMsg that encodeModel writes, for graph passes (quantization,
+ * fp16) over a model we converted. Initializers must carry raw_data (ours always do); each one's
+ * bytes are copied into their own buffer, so typed-array views on them are aligned.
+ */
+export function decodeGraph(bytes: Uint8Array): { graph: GraphMsg; opset: number; producer: string } {
+  const obj = ModelProtoType.toObject(ModelProtoType.decode(bytes), {
+    longs: Number,
+    enums: Number,
+    defaults: false,
+  }) as {
+    producer_name?: string;
+    opset_import?: { domain?: string; version: number }[];
+    graph: {
+      name?: string;
+      node?: (NodeMsg & { attribute?: AttributeMsg[] })[];
+      initializer?: (Omit<TensorMsg, 'raw_data'> & { raw_data?: Uint8Array; dims?: number[] })[];
+      input?: DecodedValueInfo[];
+      output?: DecodedValueInfo[];
+    };
+  };
+  const initializers = (obj.graph.initializer ?? []).map((t) => {
+    if (!t.raw_data)
+      throw new Error(`Initializer ${t.name} has no raw_data; only raw tensors are supported.`);
+    return { name: t.name, dims: t.dims ?? [], data_type: t.data_type, raw_data: new Uint8Array(t.raw_data) };
+  });
+  const nodes = (obj.graph.node ?? []).map((n) => ({
+    input: n.input ?? [],
+    output: n.output ?? [],
+    name: n.name ?? '',
+    op_type: n.op_type,
+    attribute: (n.attribute ?? []).map((a) => ({
+      ...a,
+      s: a.s && new Uint8Array(a.s),
+    })),
+    ...(n.domain ? { domain: n.domain } : {}),
+  }));
+  return {
+    opset: obj.opset_import?.find((o) => !o.domain)?.version ?? 0,
+    producer: obj.producer_name ?? '',
+    graph: {
+      name: obj.graph.name ?? '',
+      nodes,
+      initializers,
+      inputs: (obj.graph.input ?? []).map(fromValueInfo),
+      outputs: (obj.graph.output ?? []).map(fromValueInfo),
     },
   };
 }

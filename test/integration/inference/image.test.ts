@@ -35,10 +35,13 @@ describe('image detection with the default model', () => {
   });
   after(() => registry.close());
 
-  test('lists the bundled centernet and caches its detector', async () => {
+  test('lists the bundled centernet (and its int8 variant) and caches its detector', async () => {
     assert.deepEqual(
       registry.list().map((m) => [m.name, m.decoder, m.labels.length, m.source]),
-      [['centernet', 'centernet', 80, 'bundled']],
+      [
+        ['centernet', 'centernet', 80, 'bundled'],
+        ['centernet-int8', 'centernet', 80, 'bundled'],
+      ],
     );
     assert.equal(await registry.get(), await registry.get('centernet'));
     await assert.rejects(registry.get('nope'), UnknownModelError);

@@ -108,15 +108,54 @@ describe('the command line, as a process', () => {
 });
 
 describe('DETECTOR_DEVICE at start-up', () => {
-  test('cuda without the CUDA provider is refused with the install sentence; cpu passes', () => {
-    assert.throws(
-      () => checkDetectorDevice('cuda:0', () => false),
+  test('cuda without the CUDA provider is refused with the install sentence; cpu passes', async () => {
+    await assert.rejects(
+      checkDetectorDevice('cuda:0', () => false),
       (e: Error) =>
         e instanceof ConfigError &&
-        /DETECTOR_DEVICE is cuda:0, but .*CUDA provider is not installed/.test(e.message),
+        /DETECTOR_DEVICE is cuda:0, but .*CUDA provider is not installed.*web-detector gpu setup/.test(
+          e.message,
+        ),
     );
-    assert.throws(() => checkDetectorDevice('cuda:0,1', () => false), ConfigError);
-    checkDetectorDevice('cuda:1', () => true);
-    checkDetectorDevice('cpu', () => false);
+    await assert.rejects(
+      checkDetectorDevice('cuda:0,1', () => false),
+      ConfigError,
+    );
+    await checkDetectorDevice(
+      'cuda:1',
+      () => true,
+      async () => null,
+      async () => null,
+    );
+    await checkDetectorDevice('cpu', () => false);
+  });
+
+  test('cuda with missing CUDA libraries is refused with the library sentence', async () => {
+    await assert.rejects(
+      checkDetectorDevice(
+        'cuda',
+        () => true,
+        async () => null,
+        async () => 'libcudnn.so.9 (cuDNN 9) was not found: install it.',
+      ),
+      (e: Error) =>
+        e instanceof ConfigError &&
+        e.message === 'DETECTOR_DEVICE is cuda, but libcudnn.so.9 (cuDNN 9) was not found: install it.',
+    );
+  });
+
+  test('cuda with a provider of another ONNX Runtime version is refused', async () => {
+    await assert.rejects(
+      checkDetectorDevice(
+        'cuda',
+        () => true,
+        async () =>
+          'The CUDA provider was built for ONNX Runtime 1.28.0 but onnxruntime-node is 1.29.0: reinstall.',
+        async () => null,
+      ),
+      (e: Error) =>
+        e instanceof ConfigError &&
+        /DETECTOR_DEVICE is cuda, but the CUDA provider was built for ONNX Runtime 1\.28\.0/.test(e.message),
+    );
   });
 });

@@ -20,7 +20,7 @@ test('parseDevice', () => {
 test('a CUDA session without the CUDA provider fails with the install hint', {
   skip: cudaProviderInstalled() && 'CUDA provider installed',
 }, async () => {
-  assert.match(CUDA_INSTALL_HINT, /onnxruntime-node-install=cuda12/);
+  assert.match(CUDA_INSTALL_HINT, /web-detector gpu setup/);
   await assert.rejects(
     createSession(new Uint8Array(), { device: { kind: 'cuda', id: 0 } }),
     (err: Error) => err.message === CUDA_INSTALL_HINT,

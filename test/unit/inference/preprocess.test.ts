@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { framesToTensor } from '../../../src/inference/preprocess.js';
+import { framesToTensor, framesToUint8Tensor } from '../../../src/inference/preprocess.js';
 import type { ModelInput } from '../../../src/inference/types.js';
 
 const base: ModelInput = {
@@ -55,4 +55,14 @@ test('rejects a frame of the wrong size', () => {
     () => framesToTensor([new Uint8Array(5)], base),
     /Frame 0 has 5 bytes; a 2x1 RGB24 frame has 6/,
   );
+});
+
+test('framesToUint8Tensor: the bytes one frame after another, for identity-preprocessing models', () => {
+  const input = { ...base, layout: 'NHWC' as const, scale: 255 as const };
+  const t = framesToUint8Tensor([frame, new Uint8Array(6).fill(7)], input);
+  assert.deepEqual(t.dims, [2, 1, 2, 3]);
+  assert.deepEqual(Array.from(t.data), [...frame, 7, 7, 7, 7, 7, 7]);
+  assert.throws(() => framesToUint8Tensor([frame], { ...input, layout: 'NCHW' }), /must be NHWC RGB/);
+  assert.throws(() => framesToUint8Tensor([frame], { ...input, mean: [1, 0, 0] }), /must be NHWC RGB/);
+  assert.throws(() => framesToUint8Tensor([new Uint8Array(5)], input), /Frame 0 has 5 bytes/);
 });
