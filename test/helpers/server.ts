@@ -82,7 +82,7 @@ export interface TestServerOptions {
 /**
  * The app users run (the composition root, src/runtime.ts), on a test database, listening on a
  * free port. `env` overrides configuration; argon2 runs with modest real parameters (4 MiB, 1
- * pass) to keep the suite fast. Without workers nothing consumes the queue: jobs stay `queued`.
+ * pass) to keep the suite fast, and the per-address registration and login limits are high. Without workers nothing consumes the queue: jobs stay `queued`.
  */
 export async function startServer(
   tdb: TestDatabase,
@@ -95,6 +95,10 @@ export async function startServer(
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     ARGON2_MEMORY_KIB: '4096',
     ARGON2_TIME_COST: '1',
+    // every test user registers and logs in from 127.0.0.1: the per-address limits are tested
+    // on their own (test/integration/api/limits.test.ts)
+    REGISTER_RATE_LIMIT_PER_ADDRESS_PER_HOUR: '100000',
+    LOGIN_RATE_LIMIT_PER_ADDRESS_PER_HOUR: '100000',
     ...(tdb.databaseUrl ? { DATABASE_URL: tdb.databaseUrl } : {}),
     ...env,
   });

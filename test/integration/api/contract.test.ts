@@ -32,7 +32,10 @@ import { readEvents, waitForJob } from '../pipeline/checks.js';
 
 // the string formats the schemas use (Fastify's Ajv knows them; TypeBox's checker is told here)
 FormatRegistry.Set('uuid', (v) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v));
-FormatRegistry.Set('date-time', (v) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(v) && !Number.isNaN(Date.parse(v)));
+FormatRegistry.Set(
+  'date-time',
+  (v) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(v) && !Number.isNaN(Date.parse(v)),
+);
 
 /** Asserts `value` matches `schema` (with the shared $id components), naming the first mismatch. */
 function assertValid(schema: TSchema, value: unknown, what: string): void {
