@@ -45,9 +45,11 @@ export function createLogger(
   config: Pick<Config, 'logLevel' | 'isProduction'>,
   bindings: Record<string, unknown> = {},
   stdoutIsTerminal = process.stdout.isTTY === true,
+  /** where the lines go instead of stdout (tests read them) */
+  destination?: { write(line: string): void },
 ): Logger {
-  const pretty = stdoutIsTerminal && !config.isProduction && config.logLevel !== 'silent';
-  return pino({
+  const pretty = !destination && stdoutIsTerminal && !config.isProduction && config.logLevel !== 'silent';
+  const options = {
     ...(pretty
       ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } } }
       : {}),
@@ -77,5 +79,6 @@ export function createLogger(
         };
       },
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

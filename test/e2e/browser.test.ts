@@ -205,6 +205,11 @@ test('web UI: sign up, upload, watch, play with boxes, seek by timeline, wrong f
   const page = await context.newPage();
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(String(e)));
+  // the server's Content-Security-Policy must not block anything the UI does
+  const cspViolations: string[] = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
   page.setDefaultTimeout(15_000);
 
   const home = await page.goto(baseUrl);
@@ -386,5 +391,6 @@ test('web UI: sign up, upload, watch, play with boxes, seek by timeline, wrong f
   await mkdir(join(root, 'test-results'), { recursive: true });
   await page.screenshot({ path: join(root, 'test-results/ui.png'), fullPage: true });
   assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+  assert.deepEqual(cspViolations, [], 'nothing blocked by the Content-Security-Policy');
   await context.close();
 });

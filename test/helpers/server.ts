@@ -7,6 +7,7 @@ import pg from 'pg';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createDatabase, type DatabaseHandle, migrateToLatest } from '../../src/db/index.js';
 import type { Repositories } from '../../src/db/repositories/index.js';
+import type { Logger } from '../../src/logger.js';
 import { createMemoryQueue } from '../../src/queue/memory.js';
 import type { TaskName, TaskQueue } from '../../src/queue/port.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
@@ -77,6 +78,10 @@ export interface TestServerOptions {
   workers?: boolean;
   /** the task queue (default: an in-process one); a test passes its own to watch or break it */
   queue?: TaskQueue;
+  /** the logger (default: one from the configuration, silent unless LOG_LEVEL is set) */
+  log?: Logger;
+  /** run the periodic housekeeping sweep (default false: tests call runOnce themselves) */
+  housekeeping?: boolean;
 }
 
 /**
@@ -106,6 +111,8 @@ export async function startServer(
     workers: opts.workers ?? false,
     database: tdb.handle,
     queue: opts.queue,
+    log: opts.log,
+    housekeeping: opts.housekeeping ?? false,
     eventsPollMs: 200,
   });
   await rt.app.listen({ port: 0, host: '127.0.0.1' });
