@@ -59,7 +59,7 @@ export function createConcurrencyLimiter(opts: {
           if (i >= 0) waiting.splice(i, 1); // it never started: it takes no turn
           reject(
             new BusyError(
-              `${opts.what} took longer than ${opts.timeoutMs / 1000} seconds; try again later.`,
+              `${opts.what} took longer than ${opts.timeoutMs / 1000} s; try again later.`,
               'TIMEOUT',
               retryAfter,
             ),
