@@ -145,11 +145,16 @@ console.log(
   `\nGET /v1/jobs/:id (${DB}), ${CONNECTIONS} connections for ${DURATION} s, with and without ${STREAMS} open ` +
     `event streams of one user over ${JOBS} queued jobs; medians of ${ROUNDS} interleaved rounds:\n`,
 );
-console.log(`| code | streams | requests/s | p50 (ms) | p99 (ms) |`);
-console.log('| --- | ---: | ---: | ---: | ---: |');
+// the machine's load drifts between rounds: the ratio within a round (streams / none, measured
+// back to back on the same server) is the figure to compare
+console.log('| code | streams | requests/s | p50 (ms) | p99 (ms) | p99 with / without (per round, median) |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
 for (const v of variants) {
   const idle = mid(v.idle);
   const loaded = mid(v.loaded);
-  console.log(`| ${v.name} | 0 | ${idle.rps.toFixed(0)} | ${idle.p50} | ${idle.p99} |`);
-  console.log(`| ${v.name} | ${STREAMS} | ${loaded.rps.toFixed(0)} | ${loaded.p50} | ${loaded.p99} |`);
+  const ratio = median(v.loaded.map((m, i) => m.p99 / Math.max(1, v.idle[i].p99)));
+  console.log(`| ${v.name} | 0 | ${idle.rps.toFixed(0)} | ${idle.p50} | ${idle.p99} | |`);
+  console.log(
+    `| ${v.name} | ${STREAMS} | ${loaded.rps.toFixed(0)} | ${loaded.p50} | ${loaded.p99} | ${ratio.toFixed(2)}x |`,
+  );
 }
