@@ -36,7 +36,10 @@ export interface ChildServer {
 export async function startChildServer(
   kind: 'pglite' | 'postgres',
   env: Record<string, string> = {},
+  /** another checkout's code (e.g. main's, for a before/after), and the script and arguments to run */
+  opts: { root?: string; argv?: string[] } = {},
 ): Promise<ChildServer> {
+  const from = opts.root ?? root;
   const dataDir = mkdtempSync(join(tmpdir(), `wd-bench-${kind}-`));
   let dbName: string | undefined;
   let databaseUrl: string | undefined;
@@ -52,21 +55,25 @@ export async function startChildServer(
   }
   const port = await freePort();
   // node runs src/main.ts through tsx directly, so the child's pid is the server's pid
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts'), 'serve'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      JWT_SECRET: randomBytes(32).toString('hex'),
-      DATA_DIR: dataDir,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-      ...env,
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', ...(opts.argv ?? [join(from, 'src/main.ts'), 'serve'])],
+    {
+      cwd: from,
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        JWT_SECRET: randomBytes(32).toString('hex'),
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+        ...env,
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 120_000;
   for (;;) {

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
@@ -64,6 +65,40 @@ const specs = {
   // argon2id cost; the defaults follow OWASP's recommendation (19 MiB, 2 passes). Tests lower them.
   ARGON2_MEMORY_KIB: { schema: Type.Integer({ minimum: 1024 }), default: 19456 },
   ARGON2_TIME_COST: { schema: Type.Integer({ minimum: 1, maximum: 20 }), default: 2 },
+
+  // ---- many users on one server (issue 10) ----
+  // Which proxies to believe about the client's address (X-Forwarded-For): unset or false = none
+  // (the socket's address is the client); true = any; a hop count; or a comma-separated list of
+  // proxy addresses and CIDR ranges. Rate limits key on the address this gives.
+  TRUST_PROXY: { schema: Type.String({ minLength: 1 }), default: undefined },
+  // Logins from one client address, over every username (password spraying), per hour.
+  LOGIN_RATE_LIMIT_PER_ADDRESS_PER_HOUR: { schema: Type.Integer({ minimum: 1 }), default: 100 },
+  // Accounts one client address may register per hour.
+  REGISTER_RATE_LIMIT_PER_ADDRESS_PER_HOUR: { schema: Type.Integer({ minimum: 1 }), default: 10 },
+  // Event streams (GET /v1/jobs/:id/events) one user may hold open at once, per API process.
+  USER_MAX_EVENT_STREAMS: { schema: Type.Integer({ minimum: 1, maximum: 10_000 }), default: 20 },
+  // Bytes of stored videos one user may have; unset = no limit.
+  USER_STORAGE_BYTES: { schema: Type.Integer({ minimum: 1 }), default: undefined },
+  // Finished jobs (their rows, detections and video) are deleted this many days after they
+  // finished; unset = kept until their owner deletes them.
+  RETENTION_DAYS: { schema: Type.Number({ exclusiveMinimum: 0 }), default: undefined },
+  // How often the housekeeping sweep runs (expired refresh tokens, idempotency keys, retention).
+  HOUSEKEEPING_INTERVAL_SECONDS: { schema: Type.Integer({ minimum: 1 }), default: 3600 },
+  // The whole request (headers and body) must arrive within this: 6 h lets a 4 GiB upload
+  // through a link of about 200 kB/s. The minimum rate below is what stops a trickle early.
+  REQUEST_TIMEOUT_SECONDS: { schema: Type.Integer({ minimum: 1 }), default: 6 * 3600 },
+  // A connection on which nothing is sent or received for this long is closed (event streams
+  // send a keep-alive every 15 s, so they stay open).
+  IDLE_TIMEOUT_SECONDS: { schema: Type.Integer({ minimum: 1 }), default: 120 },
+  // A request body arriving slower than this (measured over UPLOAD_RATE_WINDOW_SECONDS) is cut off.
+  MIN_UPLOAD_BYTES_PER_SECOND: { schema: Type.Integer({ minimum: 0 }), default: 4096 },
+  UPLOAD_RATE_WINDOW_SECONDS: { schema: Type.Number({ exclusiveMinimum: 0 }), default: 60 },
+  // POST /v1/detect: images analysed at once per process, requests that may wait for a turn,
+  // the longest a request may take (waiting included), and requests per user per minute.
+  DETECT_CONCURRENCY: { schema: Type.Integer({ minimum: 1, maximum: 256 }), default: 2 },
+  DETECT_QUEUE: { schema: Type.Integer({ minimum: 0, maximum: 10_000 }), default: 16 },
+  DETECT_TIMEOUT_SECONDS: { schema: Type.Number({ exclusiveMinimum: 0 }), default: 30 },
+  DETECT_RATE_LIMIT_PER_MINUTE: { schema: Type.Integer({ minimum: 1 }), default: 60 },
 } as const;
 
 export interface Config {
@@ -110,6 +145,22 @@ export interface Config {
   callbackSecret: string;
   mediaUrlTtlSeconds: number;
   argon2: { memoryCost: number; timeCost: number };
+  /** Fastify's trustProxy: false (default), true, a hop count, or proxy addresses/CIDRs */
+  trustProxy: boolean | number | readonly string[];
+  loginRateLimitPerAddressPerHour: number;
+  registerRateLimitPerAddressPerHour: number;
+  userMaxEventStreams: number;
+  /** null = no quota */
+  userStorageBytes: number | null;
+  /** null = keep finished jobs */
+  retentionDays: number | null;
+  housekeepingIntervalSeconds: number;
+  requestTimeoutSeconds: number;
+  idleTimeoutSeconds: number;
+  /** 0 = no minimum */
+  minUploadBytesPerSecond: number;
+  uploadRateWindowSeconds: number;
+  detect: { concurrency: number; queue: number; timeoutSeconds: number; rateLimitPerMinute: number };
 }
 
 type Spec = { schema: TSchema; default: unknown };
@@ -206,6 +257,35 @@ function resolveJwtSecret(
   return { secret, source: 'generated' };
 }
 
+/**
+ * TRUST_PROXY as Fastify's trustProxy: false/true, a hop count, or a list of proxy addresses and
+ * CIDR ranges (each checked, so a typo stops start-up instead of trusting the wrong hop).
+ */
+export function parseTrustProxy(raw: string | undefined): boolean | number | string[] {
+  if (raw === undefined) return false;
+  const v = raw.trim();
+  if (/^(false|0|no|off)$/i.test(v)) return false;
+  if (/^(true|yes|on)$/i.test(v)) return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  const list = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = list.find((entry) => {
+    const [addr, bits, extra] = entry.split('/');
+    if (extra !== undefined || isIP(addr) === 0) return true;
+    if (bits === undefined) return false;
+    const max = isIP(addr) === 4 ? 32 : 128;
+    return !/^\d+$/.test(bits) || Number(bits) > max;
+  });
+  if (list.length === 0 || bad !== undefined) {
+    throw new ConfigError(
+      `TRUST_PROXY must be true, false, a hop count or a comma-separated list of addresses and CIDR ranges${bad === undefined ? '' : ` (${JSON.stringify(bad)} is neither)`}.`,
+    );
+  }
+  return list;
+}
+
 function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object') {
     for (const v of Object.values(o)) deepFreeze(v);
@@ -268,6 +348,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       createHmac('sha256', secret).update('web-detector callback secret').digest('base64url'),
     mediaUrlTtlSeconds: raw.MEDIA_URL_TTL_SECONDS ?? 3600,
     argon2: { memoryCost: raw.ARGON2_MEMORY_KIB ?? 19456, timeCost: raw.ARGON2_TIME_COST ?? 2 },
+    trustProxy: parseTrustProxy(raw.TRUST_PROXY),
+    loginRateLimitPerAddressPerHour: raw.LOGIN_RATE_LIMIT_PER_ADDRESS_PER_HOUR ?? 100,
+    registerRateLimitPerAddressPerHour: raw.REGISTER_RATE_LIMIT_PER_ADDRESS_PER_HOUR ?? 10,
+    userMaxEventStreams: raw.USER_MAX_EVENT_STREAMS ?? 20,
+    userStorageBytes: raw.USER_STORAGE_BYTES ?? null,
+    retentionDays: raw.RETENTION_DAYS ?? null,
+    housekeepingIntervalSeconds: raw.HOUSEKEEPING_INTERVAL_SECONDS ?? 3600,
+    requestTimeoutSeconds: raw.REQUEST_TIMEOUT_SECONDS ?? 6 * 3600,
+    idleTimeoutSeconds: raw.IDLE_TIMEOUT_SECONDS ?? 120,
+    minUploadBytesPerSecond: raw.MIN_UPLOAD_BYTES_PER_SECOND ?? 4096,
+    uploadRateWindowSeconds: raw.UPLOAD_RATE_WINDOW_SECONDS ?? 60,
+    detect: {
+      concurrency: raw.DETECT_CONCURRENCY ?? 2,
+      queue: raw.DETECT_QUEUE ?? 16,
+      timeoutSeconds: raw.DETECT_TIMEOUT_SECONDS ?? 30,
+      rateLimitPerMinute: raw.DETECT_RATE_LIMIT_PER_MINUTE ?? 60,
+    },
   };
   return deepFreeze(config);
 }

@@ -82,3 +82,19 @@ export class RangeNotSatisfiableError extends AppError {
     super(416, code, message);
   }
 }
+
+// An absolute file path: POSIX (`/a/b`, not the `//host/x` of a URL nor the `/4` of `1/4`) or
+// Windows (`C:\a`). Ends at whitespace, quotes, brackets, commas and a colon followed by a space.
+const ABSOLUTE_PATH =
+  /(?<![\w.~:/\\-])\/(?:[^\s'"`()[\]{},;:]|:(?!\s|$))+|\b[A-Za-z]:\\(?:[^\s'"`()[\]{},;:])+/g;
+
+/**
+ * A message with every absolute file path replaced by `[path]`: for text that comes from outside
+ * our own sentences (ffmpeg's stderr, file-system errors, a driver) before it reaches a user as a
+ * job's error, a delivery's error or a readiness check. Where the server keeps its files is
+ * nobody's business. Pure.
+ */
+export function withoutPaths(message: string): string {
+  // a sentence's full stop after a path is not part of it
+  return message.replace(ABSOLUTE_PATH, (path) => (path.endsWith('.') ? '[path].' : '[path]'));
+}

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { createDatabase, type DatabaseHandle, migrateToLatest } from './db/index.js';
@@ -23,10 +24,16 @@ import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { createBullmqQueue } from './queue/bullmq.js';
 import { createMemoryQueue } from './queue/memory.js';
 import type { TaskName, TaskQueue } from './queue/port.js';
+import { type ApiKeysService, createApiKeysService } from './services/api-keys.js';
 import { type AuthService, createAuthService } from './services/auth.js';
 import { createArgon2Hasher } from './services/auth-hasher.js';
+import { type ConcurrencyLimiter, createConcurrencyLimiter } from './services/concurrency.js';
+import { createDeliveriesService, type DeliveriesService } from './services/deliveries.js';
 import { createDetectionsService, type DetectionsService } from './services/detections.js';
+import { createHousekeeping, type Housekeeping } from './services/housekeeping.js';
+import { createIdempotency } from './services/idempotency.js';
 import { createImageDetectionService, type ImageDetectionService } from './services/image-detection.js';
+import { createJobWatcher, type JobWatcher } from './services/job-watcher.js';
 import { createJobsService, type JobsService } from './services/jobs.js';
 import { createMediaLinks, type MediaLinks } from './services/media-links.js';
 import { createThumbnailsService, type ThumbnailsService } from './services/thumbnails.js';
@@ -56,8 +63,10 @@ export interface RuntimeOptions {
   decodeThreads?: number;
   decodeReadAhead?: number;
   writeEveryMs?: number;
-  /** how often an events stream re-reads its job (ms) */
+  /** how often event streams re-read their jobs (ms; default 1000) */
   eventsPollMs?: number;
+  /** run the periodic housekeeping sweep in this process (default true) */
+  housekeeping?: boolean;
   /** test seam: an open database to use instead of opening the configured one (not closed by close()) */
   database?: DatabaseHandle;
   /** test seam: a queue to use instead of the configured one */
@@ -76,11 +85,18 @@ export interface Runtime {
   pipeline: Pipeline;
   services: {
     auth: AuthService;
+    apiKeys: ApiKeysService;
     jobs: JobsService;
     detections: DetectionsService;
+    deliveries: DeliveriesService;
     imageDetection: ImageDetectionService;
     mediaLinks: MediaLinks;
     thumbnails: ThumbnailsService;
+    /** POST /v1/detect's turns */
+    detectLimiter: ConcurrencyLimiter;
+    /** what event streams read their jobs through */
+    jobWatcher: JobWatcher;
+    housekeeping: Housekeeping;
   };
   /** frames, inference and decode time, busy ratio of this process (a worker's metrics server serves it) */
   metrics: PipelineMetrics;
@@ -198,6 +214,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       detectors: metrics.instrumentDetectors(models),
       metrics,
       scheduler,
+      deliveries: repos.deliveries,
       deliver: deliverCallback,
       callbacks: { secret: config.callbackSecret, allowlist: config.callbackAllowlist },
       settings: {
@@ -222,6 +239,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     config,
     hasher: createArgon2Hasher(config.argon2),
   });
+  const apiKeys = createApiKeysService({ apiKeys: repos.apiKeys });
   const jobs = createJobsService({
     jobs: repos.jobs,
     storage,
@@ -229,9 +247,38 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     config,
     modelLabels: (name) => models.list().find((m) => m.name === name)?.labels ?? null,
     pipeline,
+    idempotency: createIdempotency({ keys: repos.idempotencyKeys }),
     log,
   });
   const detections = createDetectionsService({ frames: repos.frames });
+  const deliveries = createDeliveriesService({
+    getOwned: (userId, jobId) => jobs.getOwned(userId, jobId),
+    deliveries: repos.deliveries,
+    scheduler,
+  });
+  const detectLimiter = createConcurrencyLimiter({
+    max: config.detect.concurrency,
+    maxWaiting: config.detect.queue,
+    timeoutMs: config.detect.timeoutSeconds * 1000,
+    what: 'Image detection',
+  });
+  const eventsPollMs = opts.eventsPollMs ?? 1000;
+  const jobWatcher = createJobWatcher({ jobs: repos.jobs, pollMs: eventsPollMs, log });
+  const housekeeping = createHousekeeping({
+    refreshTokens: repos.refreshTokens,
+    idempotencyKeys: repos.idempotencyKeys,
+    jobs: repos.jobs,
+    storage,
+    retentionDays: config.retentionDays,
+    intervalMs: config.housekeepingIntervalSeconds * 1000,
+    log,
+  });
+  if (opts.housekeeping ?? true) housekeeping.start();
+  // rate-limit counters shared by every API process (else each process counts on its own)
+  const rateLimitRedis = config.redisUrl
+    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true })
+    : undefined;
+  rateLimitRedis?.on('error', (err) => log.warn({ err }, 'rate-limit store (Redis) error'));
   const mediaLinks = createMediaLinks({
     secret: deriveKey(config.jwtSecret, 'media-links'),
     ttlSeconds: config.mediaUrlTtlSeconds,
@@ -248,9 +295,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     config,
     logger: log,
     auth,
+    apiKeys,
     jobs,
     detections,
+    deliveries,
     imageDetection,
+    detectLimiter,
     mediaLinks,
     thumbnails,
     models,
@@ -258,7 +308,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     jobsRepository: repos.jobs,
     readiness: { database: () => database.ping(), queue: () => queue.ping() },
     metricsRegistries: [metrics.registry, createQueueMetrics(queue)],
-    eventsPollMs: opts.eventsPollMs,
+    events: { watcher: jobWatcher, pollMs: eventsPollMs },
+    rateLimitRedis,
   });
 
   let closing: Promise<void> | undefined;
@@ -272,7 +323,19 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     models,
     queue,
     pipeline,
-    services: { auth, jobs, detections, imageDetection, mediaLinks, thumbnails },
+    services: {
+      auth,
+      apiKeys,
+      jobs,
+      detections,
+      deliveries,
+      imageDetection,
+      mediaLinks,
+      thumbnails,
+      detectLimiter,
+      jobWatcher,
+      housekeeping,
+    },
     metrics,
     async ready() {
       await withTimeout(database.ping(), 2000, 'the database');
@@ -281,7 +344,10 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     app,
     close() {
       closing ??= (async () => {
-        await app.close(); // stop accepting, finish in-flight requests
+        await app.close(); // stop accepting, finish in-flight requests (event streams end)
+        jobWatcher.close();
+        await housekeeping.stop();
+        rateLimitRedis?.disconnect();
         await queue.close({ timeoutMs: 20_000 }); // stop taking tasks, wait for running ones
         await models.close();
         if (ownsDatabase) await database.close();

@@ -40,10 +40,18 @@ export type User = Static<typeof User>;
 export const UserEnvelope = Type.Object({ user: User });
 export type UserEnvelope = Static<typeof UserEnvelope>;
 
+/** The password policy's length (the auth service adds: 5+ different characters, not the username). */
+export const PASSWORD_MIN_LENGTH = 12;
+
 export const Credentials = Type.Object(
   {
-    username: Type.String({ minLength: 3, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' }),
-    password: Type.String({ minLength: 8, maxLength: 256 }),
+    username: Type.String({
+      minLength: 3,
+      maxLength: 64,
+      pattern: '^[A-Za-z0-9_.-]+$',
+      description: 'unique without regard to case',
+    }),
+    password: Type.String({ minLength: PASSWORD_MIN_LENGTH, maxLength: 256 }),
   },
   { additionalProperties: false },
 );
@@ -70,6 +78,41 @@ export const TokenPair = Type.Object({
   expiresIn: Type.Integer({ description: 'seconds until the access token expires' }),
 });
 export type TokenPair = Static<typeof TokenPair>;
+
+// ---- API keys (for scripts) ----
+
+export const API_KEY_SCOPES = ['read', 'write'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+export const ApiKeyScopeSchema = Type.Union([Type.Literal('read'), Type.Literal('write')]);
+
+export const ApiKey = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  name: Type.String(),
+  scopes: Type.Array(ApiKeyScopeSchema),
+  createdAt: Type.String({ format: 'date-time' }),
+  lastUsedAt: Nullable(Type.String({ format: 'date-time' })),
+});
+export type ApiKey = Static<typeof ApiKey>;
+
+export const CreateApiKeyBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }),
+    scopes: Type.Array(ApiKeyScopeSchema, { minItems: 1, maxItems: 2, uniqueItems: true }),
+  },
+  { additionalProperties: false },
+);
+export type CreateApiKeyBody = Static<typeof CreateApiKeyBody>;
+
+export const ApiKeyCreated = Type.Object({
+  apiKey: ApiKey,
+  key: Type.String({ description: 'the key itself: shown once, never again' }),
+});
+export type ApiKeyCreated = Static<typeof ApiKeyCreated>;
+
+export const ApiKeyList = Type.Object({ apiKeys: Type.Array(ApiKey) });
+export type ApiKeyList = Static<typeof ApiKeyList>;
+
+export const ApiKeyIdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
 // ---- jobs ----
 
@@ -149,6 +192,10 @@ export const Job = Type.Object(
     updatedAt: Type.String({ format: 'date-time' }),
     startedAt: Nullable(Type.String({ format: 'date-time' })),
     finishedAt: Nullable(Type.String({ format: 'date-time' })),
+    /** when RETENTION_DAYS is set: when the finished job and its video will be deleted */
+    expiresAt: Nullable(Type.String({ format: 'date-time' })),
+    /** the client's own label, given at upload */
+    tag: Nullable(Type.String()),
     links: Type.Object({ self: Type.String(), detections: Type.String(), events: Type.String() }),
   },
   { $id: 'Job' },
@@ -195,6 +242,24 @@ export const CreateJobMultipart = Type.Object({
   labels: Type.Optional(Type.String({ description: 'comma-separated label names (or the field repeated)' })),
   model: Type.Optional(Type.String({ default: DEFAULT_MODEL })),
   callbackUrl: Type.Optional(Type.String({ format: 'uri' })),
+  tag: Type.Optional(
+    Type.String({ maxLength: 100, description: 'your own label for the job, echoed in it and its callback' }),
+  ),
+});
+
+export const IDEMPOTENCY_KEY_MAX = 255;
+
+/** The headers POST /v1/jobs reads. */
+export const CreateJobHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: IDEMPOTENCY_KEY_MAX,
+      pattern: '^[\\x21-\\x7e]+$',
+      description:
+        'the same key from the same user within 24 h returns the first job (200) instead of making another',
+    }),
+  ),
 });
 
 // ---- job events (Server-Sent Events on /v1/jobs/:id/events) ----
@@ -209,6 +274,32 @@ export const StatusEvent = Type.Object({
   error: Nullable(Type.String()),
 });
 export type StatusEvent = Static<typeof StatusEvent>;
+
+/**
+ * `event: expired`, sent when the access token the stream was opened with expires; the stream
+ * then ends. Reconnect with a fresh token (an EventSource would otherwise retry with the old one).
+ */
+export const ExpiredEvent = Type.Object({ message: Type.String() });
+export type ExpiredEvent = Static<typeof ExpiredEvent>;
+
+// ---- callback deliveries ----
+
+export const Delivery = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  attemptedAt: Type.String({ format: 'date-time' }),
+  attempt: Type.Integer({ minimum: 1 }),
+  statusCode: Nullable(Type.Integer()),
+  error: Nullable(Type.String()),
+  durationMs: Type.Integer({ minimum: 0 }),
+  succeeded: Type.Boolean(),
+});
+export type Delivery = Static<typeof Delivery>;
+
+export const DeliveryList = Type.Object({ deliveries: Type.Array(Delivery) });
+export type DeliveryList = Static<typeof DeliveryList>;
+
+export const RedeliverResult = Type.Object({ queued: Type.Literal(true) });
+export type RedeliverResult = Static<typeof RedeliverResult>;
 
 // ---- detections ----
 

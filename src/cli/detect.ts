@@ -113,7 +113,7 @@ async function detectVideo(
         if (typeof value === 'string') yield { type: 'field', fieldname, value };
       yield { type: 'file', fieldname: 'video', filename: basename(file), file: createReadStream(file) };
     }
-    let job = await rt.services.jobs.create(user.id, parts()).catch((e: Error) => {
+    let { job } = await rt.services.jobs.create(user.id, parts()).catch((e: Error) => {
       throw new UsageError(e.message);
     });
     while (job.status === 'queued' || job.status === 'processing') {

@@ -99,6 +99,112 @@ export const migrations: Record<string, Migration> = {
         await db.schema.dropTable(t).ifExists().execute();
     },
   },
+
+  /**
+   * Usernames are unique without regard to case (`Bob` and `bob` are one name). A database made
+   * before this may hold such pairs: the oldest account of each group keeps its name and the
+   * others are renamed `<name>~<n>` (n = 2, 3, … by age). `~` is a character registration never
+   * allows, so the new names cannot clash with anyone's; their owners log in with them, with the
+   * same password. (Operators find them with `select username from users where username like '%~%'`.)
+   */
+  '0002_usernames_case_insensitive': {
+    async up(db: Kysely<any>) {
+      await sql`
+        update users u set username = d.username || '~' || d.rank
+        from (
+          select id, username,
+                 row_number() over (partition by lower(username) order by created_at, id) as rank
+          from users
+        ) d
+        where u.id = d.id and d.rank > 1`.execute(db);
+      await sql`create unique index users_username_lower_idx on users (lower(username))`.execute(db);
+    },
+    async down(db: Kysely<any>) {
+      await sql`drop index if exists users_username_lower_idx`.execute(db);
+    },
+  },
+
+  /** API keys for scripts: only a hash of the secret is stored (the key is shown once). */
+  '0003_api_keys': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('api_keys')
+        .addColumn('id', 'uuid', (c) => c.primaryKey())
+        .addColumn('user_id', 'uuid', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('scopes', 'jsonb', (c) => c.notNull())
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('last_used_at', 'timestamptz')
+        .execute();
+      await db.schema
+        .createIndex('api_keys_user_idx')
+        .on('api_keys')
+        .columns(['user_id', 'created_at'])
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('api_keys').ifExists().execute();
+    },
+  },
+
+  /**
+   * A client's `tag` on a job, and the Idempotency-Key of POST /v1/jobs: one row per (user, key)
+   * with the fingerprint of the request that first used it and the job it made (deleted with it).
+   */
+  '0004_job_tag_and_idempotency_keys': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('jobs').addColumn('tag', 'text').execute();
+      await db.schema
+        .createTable('idempotency_keys')
+        .addColumn('user_id', 'uuid', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('job_id', 'uuid', (c) => c.references('jobs.id').onDelete('cascade'))
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint('idempotency_keys_pk', ['user_id', 'key'])
+        .execute();
+      await db.schema
+        .createIndex('idempotency_keys_created_idx')
+        .on('idempotency_keys')
+        .column('created_at')
+        .execute();
+      // the retention sweep looks for finished jobs by age
+      await sql`create index jobs_finished_idx on jobs (finished_at) where finished_at is not null`.execute(
+        db,
+      );
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('idempotency_keys').ifExists().execute();
+      await sql`drop index if exists jobs_finished_idx`.execute(db);
+      await db.schema.alterTable('jobs').dropColumn('tag').execute();
+    },
+  },
+
+  /** Every attempt to deliver a job's callback: when, which attempt, the answer or the error. */
+  '0005_deliveries': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('deliveries')
+        .addColumn('id', 'uuid', (c) => c.primaryKey())
+        .addColumn('job_id', 'uuid', (c) => c.notNull().references('jobs.id').onDelete('cascade'))
+        .addColumn('attempted_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('status_code', 'integer')
+        .addColumn('error', 'text')
+        .addColumn('duration_ms', 'integer', (c) => c.notNull())
+        .addColumn('succeeded', 'boolean', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('deliveries_job_idx')
+        .on('deliveries')
+        .columns(['job_id', 'attempted_at'])
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('deliveries').ifExists().execute();
+    },
+  },
 };
 
 class StaticProvider implements MigrationProvider {

@@ -53,6 +53,8 @@ export interface JobsTable {
   updated_at: GeneratedTimestamp;
   started_at: NullableTimestamp;
   finished_at: NullableTimestamp;
+  /** the client's own label for the job (migration 0004) */
+  tag: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface JobChunksTable {
@@ -77,12 +79,44 @@ export interface FramesTable {
   detections: Json<unknown>;
 }
 
+export interface ApiKeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  scopes: Json<string[]>;
+  secret_hash: string;
+  created_at: GeneratedTimestamp;
+  last_used_at: NullableTimestamp;
+}
+
+export interface IdempotencyKeysTable {
+  user_id: string;
+  key: string;
+  fingerprint: string;
+  job_id: string | null;
+  created_at: GeneratedTimestamp;
+}
+
+export interface DeliveriesTable {
+  id: string;
+  job_id: string;
+  attempted_at: Timestamp;
+  attempt: number;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  succeeded: boolean;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
   jobs: JobsTable;
   job_chunks: JobChunksTable;
   frames: FramesTable;
+  api_keys: ApiKeysTable;
+  idempotency_keys: IdempotencyKeysTable;
+  deliveries: DeliveriesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -25,6 +25,17 @@ export class CallbackUrlError extends Error {
   }
 }
 
+/** The receiver answered, but not with a 2xx: the queue retries; the delivery log keeps the status. */
+export class CallbackResponseError extends Error {
+  constructor(
+    readonly status: number,
+    host: string,
+  ) {
+    super(`callback to ${host} answered HTTP ${status}`);
+    this.name = 'CallbackResponseError';
+  }
+}
+
 export function signCallback(secret: string, timestamp: number, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
@@ -88,12 +99,14 @@ export interface CallbackPayload {
   error: string | null;
   finishedAt: string | null;
   framesAnalysed: number;
+  /** the client's own label for the job, as given at upload */
+  tag: string | null;
   links: { self: string; detections: string };
 }
 
 /** What a callback says about a finished job (docs/api.md, "Callbacks"). */
 export function callbackPayload(
-  job: Pick<JobRecord, 'id' | 'status' | 'error' | 'finishedAt' | 'framesDone'>,
+  job: Pick<JobRecord, 'id' | 'status' | 'error' | 'finishedAt' | 'framesDone' | 'tag'>,
 ): CallbackPayload {
   const self = `/v1/jobs/${job.id}`;
   return {
@@ -102,16 +115,20 @@ export function callbackPayload(
     error: job.error,
     finishedAt: job.finishedAt ? job.finishedAt.toISOString() : null,
     framesAnalysed: job.framesDone,
+    tag: job.tag,
     links: { self, detections: `${self}/detections` },
   };
 }
 
-/** One delivery attempt; throws on network errors and non-2xx answers so the queue retries. */
+/**
+ * One delivery attempt: the receiver's status when it is a 2xx; throws on network errors and
+ * (CallbackResponseError) on other answers, so the queue retries.
+ */
 export async function deliverCallback(
   url: string,
   payload: CallbackPayload,
   opts: { secret: string; allowlist: readonly string[] | null; timeoutMs?: number; now?: () => number },
-): Promise<void> {
+): Promise<{ status: number }> {
   const parsed = checkCallbackUrl(url, opts.allowlist);
   await checkCallbackTarget(parsed, opts.allowlist);
   const body = JSON.stringify(payload);
@@ -129,7 +146,6 @@ export async function deliverCallback(
     signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
   });
   await res.body?.cancel();
-  if (res.status < 200 || res.status >= 300) {
-    throw new Error(`callback to ${parsed.host} answered HTTP ${res.status}`);
-  }
+  if (res.status < 200 || res.status >= 300) throw new CallbackResponseError(res.status, parsed.host);
+  return { status: res.status };
 }

@@ -1,4 +1,5 @@
 import type { ChunksRepository } from '../db/repositories/chunks.js';
+import type { DeliveriesRepository } from '../db/repositories/deliveries.js';
 import type { FramesRepository } from '../db/repositories/frames.js';
 import type { JobsRepository } from '../db/repositories/jobs.js';
 import type { Detector } from '../inference/types.js';
@@ -25,6 +26,8 @@ export interface TaskHandlerDeps {
   jobs: JobsRepository;
   chunks: ChunksRepository;
   frames: FramesRepository;
+  /** the callback delivery log (one row per attempt) */
+  deliveries: Pick<DeliveriesRepository, 'record'>;
   media: MediaBinaries;
   /** where the stored videos are (ffmpeg reads them by path) */
   storage: Pick<BlobStore, 'path'>;

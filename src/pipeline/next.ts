@@ -49,6 +49,11 @@ export interface JobScheduler {
   finalize(jobId: string): Promise<void>;
   /** The job finished: deliver its callback, if it has one. */
   callback(jobId: string, callbackUrl: string | null): Promise<void>;
+  /**
+   * The owner asked for the callback again: one more notify task now, apart from any delivery
+   * still waiting for its next retry (a second request while this one is queued adds nothing).
+   */
+  redeliver(jobId: string): Promise<void>;
 }
 
 export function createJobScheduler(deps: {
@@ -69,5 +74,11 @@ export function createJobScheduler(deps: {
     async callback(jobId, callbackUrl) {
       if (callbackUrl) await enqueue('notify', { jobId });
     },
+    redeliver: (jobId) =>
+      deps.queue.enqueue(
+        'notify',
+        { jobId },
+        { ...taskOptions('notify', { jobId }, deps.retry), dedupeId: `notify:${jobId}:redeliver` },
+      ),
   };
 }

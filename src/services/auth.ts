@@ -1,11 +1,12 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { API_KEY_SCOPES, type ApiKeyScope, PASSWORD_MIN_LENGTH } from '../api/schemas.js';
 import type { Config } from '../config.js';
 import { isUniqueViolation } from '../db/index.js';
 import type { RefreshTokensRepository } from '../db/repositories/refresh-tokens.js';
 import type { UsersRepository } from '../db/repositories/users.js';
 import type { UserRow } from '../db/types.js';
-import { ConflictError, ForbiddenError, UnauthorizedError } from '../errors.js';
+import { ConflictError, ForbiddenError, UnauthorizedError, ValidationError } from '../errors.js';
 import type { PasswordHasher } from './auth-hasher.js';
 
 export interface PublicUser {
@@ -21,10 +22,31 @@ export interface TokenPair {
   expiresIn: number;
 }
 
-/** What a valid access token says: set on `request.user` by the auth plugin. */
+/** What a valid access token or API key says: set on `request.user` by the auth plugin. */
 export interface AuthUser {
   id: string;
   username: string;
+  /** what the credential may do: a session may do everything, an API key what it was made for */
+  scopes: readonly ApiKeyScope[];
+  /** a signed-in session (access token) or an API key */
+  via: 'session' | 'api-key';
+  /** when the credential stops working (an access token's exp); null for an API key */
+  expiresAt: Date | null;
+}
+
+/**
+ * The password policy, as a sentence for the first rule a password breaks (null when it is
+ * fine): at least PASSWORD_MIN_LENGTH characters, at least 5 different ones ("aaaaaaaaaaaa" and
+ * "abababababab" are out), and not containing the username.
+ */
+export function passwordProblem(password: string, username: string): string | null {
+  const chars = Array.from(password);
+  if (chars.length < PASSWORD_MIN_LENGTH)
+    return `The password must be at least ${PASSWORD_MIN_LENGTH} characters long.`;
+  if (new Set(chars).size < 5) return 'The password must use at least 5 different characters.';
+  if (username.length >= 3 && password.toLowerCase().includes(username.toLowerCase()))
+    return 'The password must not contain the username.';
+  return null;
 }
 
 export interface AuthService {
@@ -120,6 +142,8 @@ export function createAuthService({
       if (!config.registrationEnabled) {
         throw new ForbiddenError('Registration is disabled on this server.', 'REGISTRATION_DISABLED');
       }
+      const weak = passwordProblem(password, username);
+      if (weak) throw new ValidationError(weak, 'WEAK_PASSWORD');
       const passwordHash = await hasher.hash(password);
       try {
         return toPublicUser(await users.create({ id: randomUUID(), username, passwordHash }));
@@ -131,6 +155,7 @@ export function createAuthService({
     },
 
     async login(username, password) {
+      // case-insensitive: `Bob` logs in as bob (usernames are unique without regard to case)
       const user = await users.findByUsername(username);
       if (!user) {
         await hasher.verify(await getDummyHash(), password);
@@ -169,7 +194,13 @@ export function createAuthService({
           currentDate: now(),
         });
         if (typeof payload.sub !== 'string' || typeof payload.username !== 'string') throw invalidToken();
-        return { id: payload.sub, username: payload.username };
+        return {
+          id: payload.sub,
+          username: payload.username,
+          scopes: API_KEY_SCOPES,
+          via: 'session',
+          expiresAt: new Date((payload.exp ?? 0) * 1000),
+        };
       } catch (e) {
         if (e instanceof joseErrors.JWTExpired) throw invalidToken('The access token has expired.');
         throw invalidToken();

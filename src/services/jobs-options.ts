@@ -5,6 +5,8 @@ import { CallbackUrlError, checkCallbackUrl, isNonPublicAddress } from '../pipel
 
 export type { JobOptions } from '../api/schemas.js';
 export const OPTION_FIELDS = ['fps', 'minScore', 'labels', 'model', 'callbackUrl'] as const;
+/** The longest `tag` a job may carry. */
+export const TAG_MAX_LENGTH = 100;
 
 const invalid = (message: string) => new ValidationError(message, 'INVALID_OPTION');
 
@@ -93,7 +95,7 @@ export function parseJobOptions(
   for (const name of fields.keys()) {
     if (!(OPTION_FIELDS as readonly string[]).includes(name)) {
       throw invalid(
-        `Unknown field ${JSON.stringify(name.slice(0, 64))}: expected video, ${OPTION_FIELDS.join(', ')}.`,
+        `Unknown field ${JSON.stringify(name.slice(0, 64))}: expected video, ${OPTION_FIELDS.join(', ')}, tag.`,
       );
     }
   }
@@ -161,6 +163,26 @@ export function parseJobOptions(
   }
 
   return { fps, minScore, labels, model, callbackUrl };
+}
+
+/**
+ * The client's `tag` field: its own short label for the job (an order number, a camera name),
+ * echoed in the job and its callback. At most TAG_MAX_LENGTH printable characters; absent or
+ * blank = null. Throws 400 INVALID_OPTION.
+ */
+export function parseTag(fields: Map<string, string[]>): string | null {
+  const values = fields.get('tag');
+  if (!values) return null;
+  if (values.length > 1) throw invalid('tag must be sent once.');
+  const tag = values[0].trim();
+  if (tag === '') return null;
+  if (Array.from(tag).length > TAG_MAX_LENGTH)
+    throw invalid(`tag must be at most ${TAG_MAX_LENGTH} characters long.`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+  if (/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(tag)) {
+    throw invalid('tag must be printable text.');
+  }
+  return tag;
 }
 
 /**

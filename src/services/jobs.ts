@@ -12,10 +12,12 @@ import {
   UnprocessableError,
   UnsupportedMediaError,
   ValidationError,
+  withoutPaths,
 } from '../errors.js';
 import { ProbeError, type VideoProbe } from '../media/probe.js';
 import type { BlobStore } from '../storage/local.js';
-import { parseJobOptions, sanitizeFilename } from './jobs-options.js';
+import type { Idempotency } from './idempotency.js';
+import { parseJobOptions, parseTag, sanitizeFilename } from './jobs-options.js';
 
 /** What the HTTP layer hands over: @fastify/multipart's parts, structurally. */
 export type UploadPart =
@@ -32,15 +34,38 @@ export interface JobsServiceDeps {
   jobs: JobsRepository;
   storage: BlobStore;
   probe(file: string): Promise<VideoProbe>;
-  config: Pick<Config, 'maxUploadBytes' | 'maxVideoSeconds' | 'callbackAllowlist'>;
+  config: Pick<
+    Config,
+    'maxUploadBytes' | 'maxVideoSeconds' | 'callbackAllowlist' | 'userStorageBytes' | 'retentionDays'
+  >;
   /** the labels of model `name`, or null when the registry has no such model */
   modelLabels(name: string): readonly string[] | null;
   pipeline: JobSubmitter;
+  /** Idempotency-Key handling (absent: the header is refused) */
+  idempotency?: Idempotency;
   log?: { warn(obj: unknown, msg?: string): void };
 }
 
+export interface CreateJobOptions {
+  /** the request's Idempotency-Key */
+  idempotencyKey?: string;
+}
+
 export interface JobsService {
-  create(userId: string, parts: AsyncIterable<UploadPart>): Promise<Job>;
+  /**
+   * Receives an upload and makes a job: `replayed` when an Idempotency-Key the user already used
+   * (with the same request) named an existing job instead.
+   */
+  create(
+    userId: string,
+    parts: AsyncIterable<UploadPart>,
+    opts?: CreateJobOptions,
+  ): Promise<{ job: Job; replayed: boolean }>;
+  /**
+   * Refuses (413) an upload of about `bytes` that would take the user over USER_STORAGE_BYTES,
+   * before it is read; not for a retry of a request whose Idempotency-Key is already known.
+   */
+  assertRoomFor(userId: string, bytes: number, idempotencyKey?: string): Promise<void>;
   get(userId: string, jobId: string): Promise<Job>;
   list(userId: string, opts: { limit?: number; cursor?: string; q?: string }): Promise<JobList>;
   cancel(userId: string, jobId: string): Promise<Job>;
@@ -63,8 +88,17 @@ export function progressPercent(job: Pick<JobRecord, 'status' | 'framesDone' | '
   return Math.min(100, Math.round((job.framesDone / job.framesTotal) * 1000) / 10);
 }
 
+/** When a finished job will be deleted under RETENTION_DAYS (null: unfinished, or kept). Pure. */
+export function expiresAt(
+  job: Pick<JobRecord, 'finishedAt'>,
+  retentionDays: number | null | undefined,
+): Date | null {
+  if (!retentionDays || !job.finishedAt) return null;
+  return new Date(job.finishedAt.getTime() + retentionDays * 86_400_000);
+}
+
 /** The one place a job becomes the API's Job JSON. */
-export function toJobView(job: JobRecord): Job {
+export function toJobView(job: JobRecord, opts: { retentionDays?: number | null } = {}): Job {
   const self = `/v1/jobs/${job.id}`;
   return {
     id: job.id,
@@ -89,6 +123,8 @@ export function toJobView(job: JobRecord): Job {
     updatedAt: job.updatedAt.toISOString(),
     startedAt: iso(job.startedAt),
     finishedAt: iso(job.finishedAt),
+    expiresAt: iso(expiresAt(job, opts.retentionDays)),
+    tag: job.tag,
     links: { self, detections: `${self}/detections`, events: `${self}/events` },
   };
 }
@@ -118,8 +154,20 @@ export function decodeCursor(s: string): JobCursor {
 
 const FIELD_MAX = 4096;
 
+/** What an Idempotency-Key is bound to: the video's content and every option, not the file's name. Pure. */
+export function requestFingerprint(
+  video: { sha256: string; size: number },
+  options: unknown,
+  tag: string | null,
+): string {
+  return createHash('sha256')
+    .update(JSON.stringify([video.sha256, video.size, options, tag]))
+    .digest('hex');
+}
+
 export function createJobsService(deps: JobsServiceDeps): JobsService {
   const { jobs, storage, config } = deps;
+  const view = (job: JobRecord) => toJobView(job, { retentionDays: config.retentionDays });
 
   async function owned(userId: string, jobId: string): Promise<JobRecord> {
     if (!UUID.test(jobId)) throw notFound();
@@ -162,65 +210,107 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
       'UPLOAD_TOO_LARGE',
     );
 
-  return {
-    async create(userId, parts) {
-      const fields = new Map<string, string[]>();
-      let upload: Awaited<ReturnType<typeof receive>> | undefined;
-      let originalName = 'video';
-      try {
-        for await (const part of parts) {
-          if (part.type === 'file') {
-            if (part.fieldname !== 'video' || upload) {
-              part.file.resume(); // drain it so the request can finish
-              throw new ValidationError(
-                part.fieldname === 'video'
-                  ? 'Only one video file may be uploaded per job.'
-                  : `Unexpected file field ${JSON.stringify(part.fieldname.slice(0, 64))}: the file goes in field video.`,
-                'INVALID_OPTION',
-              );
-            }
-            originalName = sanitizeFilename(part.filename);
-            upload = await receive(part);
-            if (upload.truncated) throw tooLarge();
-          } else {
-            if (part.valueTruncated || (typeof part.value === 'string' && part.value.length > FIELD_MAX)) {
-              throw new ValidationError(`${part.fieldname.slice(0, 64)} is too long.`, 'INVALID_OPTION');
-            }
-            const list = fields.get(part.fieldname) ?? [];
-            list.push(String(part.value ?? ''));
-            fields.set(part.fieldname, list);
+  const overQuota = (bytes: number, used: number, quota: number) =>
+    new PayloadTooLargeError(
+      `This video (${bytes} bytes) would take your stored videos (${used} bytes) over your quota of ${quota} bytes; delete jobs to make room.`,
+      'STORAGE_QUOTA_EXCEEDED',
+    );
+
+  /** Reads the form: the video to a temp blob, the text fields into a map. */
+  async function receiveForm(parts: AsyncIterable<UploadPart>) {
+    const fields = new Map<string, string[]>();
+    let upload: Awaited<ReturnType<typeof receive>> | undefined;
+    let originalName = 'video';
+    try {
+      for await (const part of parts) {
+        if (part.type === 'file') {
+          if (part.fieldname !== 'video' || upload) {
+            part.file.resume(); // drain it so the request can finish
+            throw new ValidationError(
+              part.fieldname === 'video'
+                ? 'Only one video file may be uploaded per job.'
+                : `Unexpected file field ${JSON.stringify(part.fieldname.slice(0, 64))}: the file goes in field video.`,
+              'INVALID_OPTION',
+            );
           }
+          originalName = sanitizeFilename(part.filename);
+          upload = await receive(part);
+          if (upload.truncated) throw tooLarge();
+        } else {
+          if (part.valueTruncated || (typeof part.value === 'string' && part.value.length > FIELD_MAX)) {
+            throw new ValidationError(`${part.fieldname.slice(0, 64)} is too long.`, 'INVALID_OPTION');
+          }
+          const list = fields.get(part.fieldname) ?? [];
+          list.push(String(part.value ?? ''));
+          fields.set(part.fieldname, list);
         }
-        if (!upload)
-          throw new ValidationError(
-            'No video was uploaded: send the file in multipart field video.',
-            'EMPTY_UPLOAD',
-          );
+      }
+    } catch (e) {
+      if (upload) await removeUpload(upload.key);
+      throw e;
+    }
+    if (!upload)
+      throw new ValidationError(
+        'No video was uploaded: send the file in multipart field video.',
+        'EMPTY_UPLOAD',
+      );
+    return { fields, upload, originalName };
+  }
+
+  const removeUpload = (key: string) =>
+    storage.remove(key).catch((err) => deps.log?.warn({ err }, 'could not remove upload'));
+
+  async function probeUpload(path: string): Promise<VideoProbe> {
+    let probe: VideoProbe;
+    try {
+      probe = await deps.probe(path);
+    } catch (e) {
+      if (e instanceof ProbeError) throw new UnsupportedMediaError(withoutPaths(e.message), 'NOT_A_VIDEO');
+      throw e;
+    }
+    if (probe.durationSec > config.maxVideoSeconds) {
+      throw new UnprocessableError(
+        `The video lasts ${Math.round(probe.durationSec)} seconds, longer than the ${config.maxVideoSeconds} seconds this server accepts.`,
+        'VIDEO_TOO_LONG',
+      );
+    }
+    return probe;
+  }
+
+  return {
+    async create(userId, parts, opts = {}) {
+      const { idempotencyKey } = opts;
+      if (idempotencyKey !== undefined && !deps.idempotency) {
+        throw new ValidationError('This server does not take an Idempotency-Key.', 'INVALID_OPTION');
+      }
+      const { fields, upload, originalName } = await receiveForm(parts);
+      let claimed = false;
+      let stored = upload.key;
+      try {
         if (upload.size === 0) throw new ValidationError('The uploaded video file is empty.', 'EMPTY_UPLOAD');
+        const tag = parseTag(fields);
+        fields.delete('tag');
         const options = parseJobOptions(fields, {
           modelLabels: deps.modelLabels,
           callbackAllowlist: config.callbackAllowlist,
         });
 
-        let probe: VideoProbe;
-        try {
-          probe = await deps.probe(upload.path);
-        } catch (e) {
-          if (e instanceof ProbeError) throw new UnsupportedMediaError(e.message, 'NOT_A_VIDEO');
-          throw e;
-        }
-        if (probe.durationSec > config.maxVideoSeconds) {
-          throw new UnprocessableError(
-            `The video lasts ${Math.round(probe.durationSec)} seconds, longer than the ${config.maxVideoSeconds} seconds this server accepts.`,
-            'VIDEO_TOO_LONG',
-          );
+        if (idempotencyKey !== undefined && deps.idempotency) {
+          const fingerprint = requestFingerprint(upload, options, tag);
+          const outcome = await deps.idempotency.begin(userId, idempotencyKey, fingerprint);
+          if (outcome.kind === 'replay') {
+            await removeUpload(upload.key); // the first request's video is the job's
+            return { job: view(await owned(userId, outcome.jobId)), replayed: true };
+          }
+          claimed = true;
         }
 
+        const probe = await probeUpload(upload.path);
         const id = randomUUID();
         const videoKey = `videos/${id}`;
         await storage.commit(upload.key, videoKey);
-        upload.key = videoKey;
-        const row = await jobs.create({
+        stored = videoKey;
+        const newJob = {
           id,
           userId,
           videoKey,
@@ -229,23 +319,40 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
           sha256: upload.sha256,
           probe,
           options,
-        });
+          tag,
+        };
+        const quota = config.userStorageBytes;
+        const row = quota === null ? await jobs.create(newJob) : await jobs.createWithinQuota(newJob, quota);
+        if (!row) throw overQuota(upload.size, await jobs.storedBytes(userId), quota ?? 0);
+        if (claimed && idempotencyKey !== undefined)
+          await deps.idempotency?.complete(userId, idempotencyKey, id);
+        claimed = false; // the key now names the job: a failure below must not free it
         try {
           await deps.pipeline.submit(id);
         } catch (e) {
-          await jobs.delete(id, userId).catch(() => {});
+          await jobs.delete(id, userId).catch(() => {}); // the key's row goes with the job
           throw e;
         }
-        return toJobView(row);
+        return { job: view(row), replayed: false };
       } catch (e) {
-        if (upload)
-          await storage.remove(upload.key).catch((err) => deps.log?.warn({ err }, 'could not remove upload'));
+        await removeUpload(stored);
+        if (claimed && idempotencyKey !== undefined) {
+          await deps.idempotency?.release(userId, idempotencyKey).catch(() => {});
+        }
         throw e;
       }
     },
 
+    async assertRoomFor(userId, bytes, idempotencyKey) {
+      const quota = config.userStorageBytes;
+      if (quota === null) return;
+      if (idempotencyKey !== undefined && (await deps.idempotency?.isKnown(userId, idempotencyKey))) return;
+      const used = await jobs.storedBytes(userId);
+      if (used + bytes > quota) throw overQuota(bytes, used, quota);
+    },
+
     async get(userId, jobId) {
-      return toJobView(await owned(userId, jobId));
+      return view(await owned(userId, jobId));
     },
 
     async list(userId, { limit = 20, cursor, q }) {
@@ -256,7 +363,7 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
       const last = page[page.length - 1];
       const nextCursor =
         rows.length > limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null;
-      return { jobs: page.map(toJobView), nextCursor };
+      return { jobs: page.map(view), nextCursor };
     },
 
     async cancel(userId, jobId) {
@@ -267,14 +374,14 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
           'JOB_FINISHED',
         );
       }
-      if (row.status === 'canceled') return toJobView(row);
+      if (row.status === 'canceled') return view(row);
       // running detect tasks see the status between batches and stop; queued ones do nothing
       const after = await jobs.cancel(jobId, userId);
       if (!after) throw notFound();
       if (after.status !== 'canceled') {
         throw new ConflictError(`The job has already ${after.status}.`, 'JOB_FINISHED');
       }
-      return toJobView(after);
+      return view(after);
     },
 
     async remove(userId, jobId) {

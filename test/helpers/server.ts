@@ -7,6 +7,7 @@ import pg from 'pg';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createDatabase, type DatabaseHandle, migrateToLatest } from '../../src/db/index.js';
 import type { Repositories } from '../../src/db/repositories/index.js';
+import type { Logger } from '../../src/logger.js';
 import { createMemoryQueue } from '../../src/queue/memory.js';
 import type { TaskName, TaskQueue } from '../../src/queue/port.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
@@ -77,12 +78,16 @@ export interface TestServerOptions {
   workers?: boolean;
   /** the task queue (default: an in-process one); a test passes its own to watch or break it */
   queue?: TaskQueue;
+  /** the logger (default: one from the configuration, silent unless LOG_LEVEL is set) */
+  log?: Logger;
+  /** run the periodic housekeeping sweep (default false: tests call runOnce themselves) */
+  housekeeping?: boolean;
 }
 
 /**
  * The app users run (the composition root, src/runtime.ts), on a test database, listening on a
  * free port. `env` overrides configuration; argon2 runs with modest real parameters (4 MiB, 1
- * pass) to keep the suite fast. Without workers nothing consumes the queue: jobs stay `queued`.
+ * pass) to keep the suite fast, and the per-address registration and login limits are high. Without workers nothing consumes the queue: jobs stay `queued`.
  */
 export async function startServer(
   tdb: TestDatabase,
@@ -95,6 +100,10 @@ export async function startServer(
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     ARGON2_MEMORY_KIB: '4096',
     ARGON2_TIME_COST: '1',
+    // every test user registers and logs in from 127.0.0.1: the per-address limits are tested
+    // on their own (test/integration/api/limits.test.ts)
+    REGISTER_RATE_LIMIT_PER_ADDRESS_PER_HOUR: '100000',
+    LOGIN_RATE_LIMIT_PER_ADDRESS_PER_HOUR: '100000',
     ...(tdb.databaseUrl ? { DATABASE_URL: tdb.databaseUrl } : {}),
     ...env,
   });
@@ -102,6 +111,8 @@ export async function startServer(
     workers: opts.workers ?? false,
     database: tdb.handle,
     queue: opts.queue,
+    log: opts.log,
+    housekeeping: opts.housekeeping ?? false,
     eventsPollMs: 200,
   });
   await rt.app.listen({ port: 0, host: '127.0.0.1' });

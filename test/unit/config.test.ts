@@ -169,4 +169,39 @@ describe('loadConfig', () => {
     assert.equal(b.callbackSecret, a.callbackSecret);
     assert.notEqual(a.callbackSecret, a.jwtSecret);
   });
+
+  it('reads TRUST_PROXY as off, on, a hop count or a list of addresses and ranges', () => {
+    const dir = tmp();
+    assert.equal(loadConfig({ DATA_DIR: dir }).trustProxy, false);
+    assert.equal(loadConfig({ DATA_DIR: dir, TRUST_PROXY: 'false' }).trustProxy, false);
+    assert.equal(loadConfig({ DATA_DIR: dir, TRUST_PROXY: 'true' }).trustProxy, true);
+    assert.equal(loadConfig({ DATA_DIR: dir, TRUST_PROXY: '2' }).trustProxy, 2);
+    assert.deepEqual(loadConfig({ DATA_DIR: dir, TRUST_PROXY: '10.0.0.0/8, ::1,192.168.1.7' }).trustProxy, [
+      '10.0.0.0/8',
+      '::1',
+      '192.168.1.7',
+    ]);
+    for (const bad of ['proxy.example', '10.0.0.0/33', '10.0.0.1/8/1', 'fe80::/129']) {
+      assert.throws(
+        () => loadConfig({ DATA_DIR: dir, TRUST_PROXY: bad }),
+        (e: Error) => e instanceof ConfigError && /^TRUST_PROXY must be/.test(e.message),
+        bad,
+      );
+    }
+  });
+
+  it('has the documented defaults for the many-users limits', () => {
+    const c = loadConfig({ DATA_DIR: tmp() });
+    assert.equal(c.userStorageBytes, null);
+    assert.equal(c.retentionDays, null);
+    assert.equal(c.userMaxEventStreams, 20);
+    assert.equal(c.requestTimeoutSeconds, 6 * 3600);
+    assert.equal(c.idleTimeoutSeconds, 120);
+    assert.equal(c.minUploadBytesPerSecond, 4096);
+    assert.deepEqual(c.detect, { concurrency: 2, queue: 16, timeoutSeconds: 30, rateLimitPerMinute: 60 });
+    assert.equal(c.loginRateLimitPerAddressPerHour, 100);
+    assert.equal(c.registerRateLimitPerAddressPerHour, 10);
+    // 4 GiB at the minimum rate would not fit in the request timeout, but at 200 kB/s it does
+    assert.ok((4 * 1024 ** 3) / 200_000 < c.requestTimeoutSeconds);
+  });
 });

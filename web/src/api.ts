@@ -332,7 +332,7 @@ export interface JobEventHandlers {
   progress(e: ProgressEvent): void;
   /** `event: status`: the job finished (or was deleted); the stream has ended */
   status(e: StatusEvent): void;
-  /** The stream broke (network, expired token): the caller re-reads the job and may reopen. */
+  /** The stream broke (network) or its token expired (`event: expired`): the caller re-reads the job and may reopen. */
   broken(): void;
 }
 
@@ -362,6 +362,12 @@ export function watchJob(id: string, handlers: JobEventHandlers): () => void {
     } catch {
       handlers.broken();
     }
+  });
+  // the access token in the URL expired: reopen with a fresh one (broken() re-reads the job, which
+  // refreshes the token) instead of letting EventSource retry the old URL
+  es.addEventListener('expired', () => {
+    close();
+    handlers.broken();
   });
   es.onerror = () => {
     if (closed) return;

@@ -27,10 +27,12 @@ export function authView(onSignedIn: () => void): HTMLElement {
         type: 'password',
         autocomplete: mode === 'login' ? 'current-password' : 'new-password',
         required: true,
-        minLength: 8,
+        // the server's policy (PASSWORD_MIN_LENGTH in src/api/schemas.ts) for new passwords;
+        // accounts made before it keep signing in with shorter ones
+        minLength: mode === 'register' ? 12 : 1,
         maxLength: 256,
       }),
-      mode === 'register' ? 'At least 8 characters.' : undefined,
+      mode === 'register' ? 'At least 12 characters, not your username.' : undefined,
     );
     const remember = h('input', { type: 'checkbox', name: 'remember', id: `remember-${mode}` });
     const submit = h(

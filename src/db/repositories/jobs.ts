@@ -32,12 +32,14 @@ export interface JobRecord {
   updatedAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** the client's own label for the job */
+  tag: string | null;
 }
 
 export type NewJob = Pick<
   JobRecord,
   'id' | 'userId' | 'videoKey' | 'originalName' | 'sizeBytes' | 'sha256' | 'probe' | 'options'
->;
+> & { tag?: string | null };
 
 export interface JobCursor {
   createdAt: Date;
@@ -51,6 +53,21 @@ export interface JobProgressCount {
 
 export interface JobsRepository {
   create(job: NewJob): Promise<JobRecord>;
+  /**
+   * Inserts a queued job only if the owner's stored videos plus this one stay within
+   * `quotaBytes` (checked and inserted under a per-user lock, so two concurrent uploads cannot
+   * both squeeze in): null when they would not.
+   */
+  createWithinQuota(job: NewJob, quotaBytes: number): Promise<JobRecord | null>;
+  /** Bytes of video the user's jobs hold. */
+  storedBytes(userId: string): Promise<number>;
+  /** Several jobs by id in one query (missing ones are left out). */
+  listByIds(ids: readonly string[]): Promise<JobRecord[]>;
+  /** Finished jobs that finished before `before`, oldest first (the retention sweep). */
+  listFinishedBefore(
+    before: Date,
+    limit: number,
+  ): Promise<{ id: string; userId: string; videoKey: string }[]>;
   /** The job if `userId` owns it. */
   getForOwner(id: string, userId: string): Promise<JobRecord | undefined>;
   /** Any user's job (for workers and signed media links). */
@@ -102,39 +119,85 @@ export function toJobRecord(r: JobRow): JobRecord {
     updatedAt: new Date(r.updated_at),
     startedAt: r.started_at === null ? null : new Date(r.started_at),
     finishedAt: r.finished_at === null ? null : new Date(r.finished_at),
+    tag: r.tag ?? null,
   };
 }
 
 const UNFINISHED: JobStatus[] = ['queued', 'processing'];
+
+async function storedBytesOf(db: Kysely<Database>, userId: string): Promise<number> {
+  const r = await db
+    .selectFrom('jobs')
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<string | number | bigint>('size_bytes'), eb.lit(0)).as('n'))
+    .where('user_id', '=', userId)
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+function newJobValues(j: NewJob) {
+  // created_at set here (millisecond precision, like the JS Date in a cursor) so keyset paging
+  // compares equal values exactly
+  const now = new Date();
+  return {
+    id: j.id,
+    created_at: now,
+    updated_at: now,
+    user_id: j.userId,
+    status: 'queued' as const,
+    video_key: j.videoKey,
+    original_name: j.originalName,
+    size_bytes: j.sizeBytes,
+    sha256: j.sha256,
+    probe: toJson(j.probe),
+    options: toJson(j.options),
+    tag: j.tag ?? null,
+  };
+}
 
 export function createJobsRepository(db: Kysely<Database>): JobsRepository {
   const selectJob = () => db.selectFrom('jobs').selectAll();
   const updated = (r: { numUpdatedRows: bigint }) => Number(r.numUpdatedRows) === 1;
 
   return {
-    async create(j) {
-      // created_at set here (millisecond precision, like the JS Date in a cursor) so keyset paging
-      // compares equal values exactly
-      const now = new Date();
-      const row = await db
-        .insertInto('jobs')
-        .values({
-          id: j.id,
-          created_at: now,
-          updated_at: now,
-          user_id: j.userId,
-          status: 'queued',
-          video_key: j.videoKey,
-          original_name: j.originalName,
-          size_bytes: j.sizeBytes,
-          sha256: j.sha256,
-          probe: toJson(j.probe),
-          options: toJson(j.options),
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return toJobRecord(row);
+    create: async (j) =>
+      toJobRecord(
+        await db.insertInto('jobs').values(newJobValues(j)).returningAll().executeTakeFirstOrThrow(),
+      ),
+
+    createWithinQuota: (j, quota) =>
+      db.transaction().execute(async (trx) => {
+        // one writer per user at a time: the sum below cannot miss a concurrent upload's row
+        await sql`select pg_advisory_xact_lock(hashtextextended(${j.userId}, 0))`.execute(trx);
+        if ((await storedBytesOf(trx, j.userId)) + j.sizeBytes > quota) return null;
+        const row = await trx
+          .insertInto('jobs')
+          .values(newJobValues(j))
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return toJobRecord(row);
+      }),
+
+    storedBytes: (userId) => storedBytesOf(db, userId),
+
+    async listByIds(ids) {
+      if (ids.length === 0) return [];
+      const rows = await selectJob()
+        .where('id', 'in', [...ids])
+        .execute();
+      return rows.map(toJobRecord);
     },
+
+    listFinishedBefore: async (before, limit) =>
+      (
+        await db
+          .selectFrom('jobs')
+          .select(['id', 'user_id', 'video_key'])
+          .where('finished_at', 'is not', null)
+          .where('finished_at', '<', before)
+          .orderBy('finished_at')
+          .limit(limit)
+          .execute()
+      ).map((r) => ({ id: r.id, userId: r.user_id, videoKey: r.video_key })),
 
     async getForOwner(id, userId) {
       const r = await selectJob().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();

@@ -1,9 +1,10 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database, UserRow } from '../types.js';
 
 export interface UsersRepository {
   /** Inserts a user; a taken username throws the driver's unique violation (code 23505). */
   create(user: { id: string; username: string; passwordHash: string }): Promise<UserRow>;
+  /** Usernames are compared without regard to case (a unique index on lower(username)). */
   findByUsername(username: string): Promise<UserRow | undefined>;
   findById(id: string): Promise<UserRow | undefined>;
 }
@@ -17,7 +18,11 @@ export function createUsersRepository(db: Kysely<Database>): UsersRepository {
         .returningAll()
         .executeTakeFirstOrThrow(),
     findByUsername: (username) =>
-      db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst(),
+      db
+        .selectFrom('users')
+        .selectAll()
+        .where(sql<boolean>`lower(username) = lower(${username})`)
+        .executeTakeFirst(),
     findById: (id) => db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst(),
   };
 }

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { AppError } from '../../errors.js';
+import { wasCutOff } from './upload-rate.js';
 
 /**
  * Every error leaves as `{ error: { code, message } }` with one sentence: AppError as it is,
@@ -54,6 +55,18 @@ export function validationSentence(context: string | undefined, errors: AjvError
 }
 
 type Mapped = { status: number; code: string; message: string };
+
+/**
+ * The multipart parser's own errors (a missing boundary, a form that ends mid-part, a broken part
+ * header) are plain Errors without a code: recognised by their text. Pure.
+ */
+export function isMalformedMultipart(err: { message?: unknown; code?: unknown }): boolean {
+  if (err.code !== undefined) return false;
+  const m = typeof err.message === 'string' ? err.message : '';
+  return /^(Multipart: Boundary not found|Boundary required|Unexpected end of (multipart data|form)|Part terminated early|Malformed part header|Unsupported Content-Type|Missing Content-Type)/i.test(
+    m,
+  );
+}
 
 function mapFastifyError(err: FastifyError, bodyLimit: number): Mapped | undefined {
   if (err.validation) {
@@ -114,6 +127,13 @@ function mapFastifyError(err: FastifyError, bodyLimit: number): Mapped | undefin
         message: 'The upload ended before the form was complete.',
       };
   }
+  if (isMalformedMultipart(err)) {
+    return {
+      status: 400,
+      code: 'MALFORMED_MULTIPART',
+      message: 'The request body is not a well-formed multipart/form-data form.',
+    };
+  }
   if (err instanceof SyntaxError && err.statusCode === 400) {
     return { status: 400, code: 'INVALID_JSON', message: 'The request body is not valid JSON.' };
   }
@@ -126,6 +146,11 @@ function mapFastifyError(err: FastifyError, bodyLimit: number): Mapped | undefin
 
 export function registerErrorHandler(app: FastifyInstance, opts: { bodyLimit: number }): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (wasCutOff(request)) {
+      // the upload-rate guard already answered 408 on the socket and closed it
+      request.log.info({ code: 'UPLOAD_TOO_SLOW' }, 'the request was cut off for a body arriving too slowly');
+      return reply.code(408).send();
+    }
     let mapped: Mapped | undefined;
     if (err instanceof AppError) mapped = { status: err.statusCode, code: err.code, message: err.message };
     else mapped = mapFastifyError(err, opts.bodyLimit);
@@ -138,6 +163,8 @@ export function registerErrorHandler(app: FastifyInstance, opts: { bodyLimit: nu
       request.log.info({ code: mapped.code, status: mapped.status }, mapped.message);
     }
     if (reply.sent) return;
+    const retryAfter = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+    if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     // a response to an upload that failed early: tell the client we will not read the rest
     return reply
       .code(mapped.status)

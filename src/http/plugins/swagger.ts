@@ -23,7 +23,14 @@ export async function registerSwagger(app: FastifyInstance, opts: { version: str
         version: opts.version,
       },
       components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        securitySchemes: {
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: 'an access token from /v1/auth/login, or an API key (wdk_…) from /v1/auth/api-keys',
+          },
+        },
       },
     },
     // components named by their $id (ErrorBody, Job) instead of def-N
@@ -41,6 +48,17 @@ export async function registerSwagger(app: FastifyInstance, opts: { version: str
       };
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+  // Swagger UI needs more than the web UI's policy (its inline script and styles, by hash; data:
+  // images): the plugin's own policy for its pages, framing refused like everywhere else, and no
+  // upgrade-insecure-requests (it would break /docs on a plain-HTTP LAN address).
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { deepLinking: true },
+    staticCSP: true,
+    transformStaticCSP: (header) =>
+      header
+        .replace("frame-ancestors 'self'", "frame-ancestors 'none'")
+        .replace(/\s*upgrade-insecure-requests;?/, ''),
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }

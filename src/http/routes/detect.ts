@@ -9,8 +9,10 @@ import {
 } from '../../api/schemas.js';
 import { PayloadTooLargeError, UnsupportedMediaError, ValidationError } from '../../errors.js';
 import type { ModelRegistry } from '../../inference/registry.js';
+import type { ConcurrencyLimiter } from '../../services/concurrency.js';
 import type { ImageDetectionService } from '../../services/image-detection.js';
 import { requireUser } from '../plugins/auth.js';
+import { rateLimits } from '../plugins/rate-limits.js';
 
 /**
  * `POST /v1/detect`: one image in, its detections out, synchronously; and `GET /v1/models`.
@@ -22,6 +24,10 @@ export const MAX_IMAGE_BYTES = 25 * 1024 * 1024;
 export interface DetectRoutesOptions {
   models: Pick<ModelRegistry, 'list'>;
   imageDetection: ImageDetectionService;
+  /** images analysed at once, waiting turns and the timeout (DETECT_CONCURRENCY, DETECT_QUEUE, DETECT_TIMEOUT_SECONDS) */
+  limiter: ConcurrencyLimiter;
+  /** requests per user per minute (DETECT_RATE_LIMIT_PER_MINUTE) */
+  ratePerMinute: number;
 }
 
 /** Pure: reads and checks the text fields of a detect request. */
@@ -82,12 +88,25 @@ export const detectRoutes: FastifyPluginAsyncTypebox<DetectRoutesOptions> = asyn
     '/v1/detect',
     {
       onRequest: app.authenticate,
+      preHandler: rateLimits(app, [
+        {
+          name: 'detect',
+          max: opts.ratePerMinute,
+          windowMs: 60_000,
+          key: (request) => requireUser(request).id,
+          message: (after) => `You have sent too many images; try again ${after}.`,
+        },
+      ]),
       config: { openapiBody: DetectMultipart },
       schema: {
         tags: ['detect'],
         security: [{ bearerAuth: [] }],
         summary: 'Detect objects in one image, synchronously',
-        response: { 200: DetectResult, ...errorResponses(400, 401, 413, 415) },
+        description:
+          'A few images are analysed at once (DETECT_CONCURRENCY) and a few more wait their turn ' +
+          '(DETECT_QUEUE); beyond that, or past DETECT_TIMEOUT_SECONDS, the answer is 503 with ' +
+          'Retry-After. Each user may send DETECT_RATE_LIMIT_PER_MINUTE images a minute (429).',
+        response: { 200: DetectResult, ...errorResponses(400, 401, 403, 413, 415, 429, 503) },
       },
     },
     async (request) => {
@@ -133,7 +152,9 @@ export const detectRoutes: FastifyPluginAsyncTypebox<DetectRoutesOptions> = asyn
         fields,
         opts.models.list().map((m) => m.name),
       );
-      return opts.imageDetection.detect(image, options);
+      const bytes = image;
+      // the image is read before a turn is taken: a slow upload holds no turn
+      return opts.limiter.run(() => opts.imageDetection.detect(bytes, options));
     },
   );
 };

@@ -1,7 +1,9 @@
 import type {} from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import {
+  CreateJobHeaders,
   CreateJobMultipart,
   errorResponses,
   JobEnvelope,
@@ -22,11 +24,22 @@ export interface JobsRoutesOptions {
 /** Room for the multipart boundaries, part headers and option fields around the file. */
 export const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 
+/** Pure: at least how many bytes of video a declared Content-Length carries (0 when unknown). */
+export function declaredVideoBytes(contentLength: string | undefined): number {
+  if (contentLength === undefined || !/^\d+$/.test(contentLength)) return 0;
+  return Math.max(0, Number(contentLength) - MULTIPART_OVERHEAD_BYTES);
+}
+
 /** Pure: does a declared Content-Length already prove the upload is over the limit? */
 export function declaredTooLarge(contentLength: string | undefined, maxUploadBytes: number): boolean {
   if (contentLength === undefined || !/^\d+$/.test(contentLength)) return false;
   return Number(contentLength) > maxUploadBytes + MULTIPART_OVERHEAD_BYTES;
 }
+
+const idempotencyKey = (request: FastifyRequest) => {
+  const v = request.headers['idempotency-key'];
+  return typeof v === 'string' ? v : undefined;
+};
 
 export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (
   app,
@@ -40,27 +53,49 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (
     '/v1/jobs',
     {
       config: { openapiBody: CreateJobMultipart },
-      // Refuse a declared-too-large upload at once instead of streaming gigabytes to the limit;
-      // `Connection: close` makes the server drop the rest of the body instead of reading it.
-      // Chunked uploads (no Content-Length) are still cut off by the streaming limit.
+      // Refuse a declared-too-large upload (over MAX_UPLOAD_BYTES, or over the user's storage
+      // quota) at once instead of streaming gigabytes first; `Connection: close` makes the server
+      // drop the rest of the body instead of reading it. Chunked uploads (no Content-Length) are
+      // still cut off by the streaming limit, and the quota is checked again with the real size.
       async preValidation(request, reply) {
-        if (declaredTooLarge(request.headers['content-length'], maxUploadBytes)) {
+        const declared = request.headers['content-length'];
+        try {
+          if (declaredTooLarge(declared, maxUploadBytes)) {
+            throw new PayloadTooLargeError(
+              `The video is larger than this server accepts (${maxUploadBytes} bytes).`,
+              'UPLOAD_TOO_LARGE',
+            );
+          }
+          const bytes = declaredVideoBytes(declared);
+          if (bytes > 0) await jobs.assertRoomFor(requireUser(request).id, bytes, idempotencyKey(request));
+        } catch (e) {
           reply.header('connection', 'close');
-          throw new PayloadTooLargeError(
-            `The video is larger than this server accepts (${maxUploadBytes} bytes).`,
-            'UPLOAD_TOO_LARGE',
-          );
+          throw e;
         }
       },
       schema: {
         tags,
         security,
         summary: 'Upload a video and start a detection job',
-        response: { 202: JobEnvelope, ...errorResponses(400, 401, 413, 415, 422) },
+        description:
+          'With an `Idempotency-Key` header, a retry of the same request (same video and options) ' +
+          'within 24 h answers 200 with the job the first one made (header `Idempotent-Replayed: true`) ' +
+          'instead of making another; the same key with a different request is a 422.',
+        headers: CreateJobHeaders,
+        response: {
+          200: JobEnvelope,
+          202: JobEnvelope,
+          ...errorResponses(400, 401, 403, 409, 413, 415, 422),
+        },
       },
     },
     async (request, reply) => {
-      const job = await jobs.create(requireUser(request).id, request.parts() as AsyncIterable<UploadPart>);
+      const { job, replayed } = await jobs.create(
+        requireUser(request).id,
+        request.parts() as AsyncIterable<UploadPart>,
+        { idempotencyKey: idempotencyKey(request) },
+      );
+      if (replayed) return reply.code(200).header('idempotent-replayed', 'true').send({ job });
       return reply.code(202).header('location', job.links.self).send({ job });
     },
   );

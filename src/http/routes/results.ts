@@ -3,22 +3,25 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import {
   DetectionsQuery,
+  type ExpiredEvent,
   errorResponses,
   FramesPage,
-  type Job,
   JobIdParams,
   LabelsPage,
   type ProgressEvent,
   type StatusEvent,
 } from '../../api/schemas.js';
-import { NotFoundError, ValidationError } from '../../errors.js';
+import type { JobRecord } from '../../db/repositories/jobs.js';
+import { NotFoundError, RateLimitedError, ValidationError } from '../../errors.js';
 import {
   type DetectionFilter,
   type DetectionsService,
   InvalidCursorError,
   toLabelsView,
 } from '../../services/detections.js';
-import type { JobsService } from '../../services/jobs.js';
+import type { JobWatcher } from '../../services/job-watcher.js';
+import { createUserSlots } from '../../services/job-watcher.js';
+import { type JobsService, progressPercent } from '../../services/jobs.js';
 import { requireUser } from '../plugins/auth.js';
 
 /**
@@ -27,22 +30,40 @@ import { requireUser } from '../plugins/auth.js';
  */
 
 export interface ResultsRoutesOptions {
-  jobs: Pick<JobsService, 'get' | 'getOwned'>;
+  jobs: Pick<JobsService, 'getOwned'>;
   detections: DetectionsService;
-  /** how often the events stream re-reads the job (ms) */
-  eventsPollMs?: number;
+  /** reads the watched jobs once per tick for all their streams */
+  watcher: Pick<JobWatcher, 'watch'>;
+  /** how often the watcher ticks (ms): keep-alives are counted in ticks */
+  pollMs: number;
+  /** event streams one user may hold open at once (USER_MAX_EVENT_STREAMS) */
+  maxStreamsPerUser: number;
 }
 
 const FINAL = new Set(['completed', 'failed', 'canceled']);
+/** Proxies close silent connections: a comment line at least this often. */
+const KEEP_ALIVE_MS = 15_000;
+
+const progressOf = (job: JobRecord): ProgressEvent => ({
+  status: job.status,
+  progress: {
+    chunksDone: job.chunksDone,
+    chunksTotal: job.chunksTotal,
+    framesDone: job.framesDone,
+    framesTotal: job.framesTotal,
+    percent: progressPercent(job),
+  },
+});
 
 export const resultsRoutes: FastifyPluginAsyncTypebox<ResultsRoutesOptions> = async (app, opts) => {
   const tags = ['jobs'];
   // Event streams end when the server shuts down (EventSource reconnects, to another instance
   // if there is one); an open stream would otherwise hold app.close() until the client leaves.
-  let shuttingDown = false;
+  const open = new Set<() => void>();
   app.addHook('preClose', async () => {
-    shuttingDown = true;
+    for (const end of [...open]) end();
   });
+  const slots = createUserSlots(opts.maxStreamsPerUser);
   const security = [{ bearerAuth: [] }];
   app.addHook('onRequest', app.authenticate);
 
@@ -105,23 +126,46 @@ export const resultsRoutes: FastifyPluginAsyncTypebox<ResultsRoutesOptions> = as
   app.get(
     '/v1/jobs/:id/events',
     {
+      config: { queryToken: true },
       schema: {
         tags,
         security,
         summary: "A job's progress as Server-Sent Events",
         description:
           '`event: progress` with { status, progress } whenever it changes, then `event: status` with ' +
-          '{ status, error } once the job is completed, failed or canceled, and the stream ends. ' +
-          'EventSource cannot send headers: `?access_token=<jwt>` is accepted here.',
+          '{ status, error } once the job is completed, failed, canceled or deleted, and the stream ends. ' +
+          '`event: expired` with { message } when the access token expires; the stream ends and the ' +
+          'client reconnects with a fresh token. EventSource cannot send headers: `?access_token=<token>` ' +
+          'is accepted here (and only here). At most USER_MAX_EVENT_STREAMS open streams per user (429).',
         params: JobIdParams,
         querystring: Type.Object({ access_token: Type.Optional(Type.String({ maxLength: 4096 })) }),
         produces: ['text/event-stream'],
-        response: { 200: Type.String({ description: 'text/event-stream' }), ...errorResponses(401, 404) },
+        response: {
+          200: Type.String({ description: 'text/event-stream' }),
+          ...errorResponses(401, 403, 404, 429),
+        },
       },
     },
     async (request, reply) => {
       const user = requireUser(request);
-      let job: Job = await opts.jobs.get(user.id, request.params.id); // 404 for others' jobs
+      const release = slots.acquire(user.id);
+      if (!release) {
+        throw new RateLimitedError(
+          `You have ${slots.max} event streams open, the most this server allows; close one first.`,
+          'TOO_MANY_STREAMS',
+        );
+      }
+      let job: JobRecord | null;
+      try {
+        job = await opts.jobs.getOwned(user.id, request.params.id); // null (404) for others' jobs
+      } catch (e) {
+        release();
+        throw e;
+      }
+      if (!job) {
+        release();
+        throw new NotFoundError('The job was not found.', 'JOB_NOT_FOUND');
+      }
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -131,43 +175,73 @@ export const resultsRoutes: FastifyPluginAsyncTypebox<ResultsRoutesOptions> = as
         'x-accel-buffering': 'no',
         'x-request-id': request.id,
       });
-      const send = (...[event, data]: ['progress', ProgressEvent] | ['status', StatusEvent]) =>
-        res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-      let closed = false;
-      request.raw.on('close', () => {
-        closed = true;
-      });
+      const send = (
+        ...[event, data]: ['progress', ProgressEvent] | ['status', StatusEvent] | ['expired', ExpiredEvent]
+      ) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+
       let last = '';
       let idle = 0;
-      const pollMs = opts.eventsPollMs ?? 1000;
-      // Polling the database (not an in-process emitter) works the same when the workers that
-      // make progress run in other processes or on other machines.
-      while (!closed && !shuttingDown) {
-        const snapshot = JSON.stringify({ status: job.status, progress: job.progress });
+      let unwatch = () => {};
+      let expiry: NodeJS.Timeout | undefined;
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        unwatch();
+        clearTimeout(expiry);
+        open.delete(end);
+        release();
+        res.end();
+      };
+      request.raw.on('close', end);
+      open.add(end);
+
+      /** Sends what changed; true once the stream is over. */
+      const update = (now: JobRecord | null): boolean => {
+        if (!now) {
+          send('status', { status: 'deleted', error: null });
+          return true;
+        }
+        const progress = progressOf(now);
+        const snapshot = JSON.stringify(progress);
         if (snapshot !== last) {
-          send('progress', { status: job.status, progress: job.progress });
+          send('progress', progress);
           last = snapshot;
           idle = 0;
-        } else {
-          idle += pollMs;
-          if (idle >= 15_000) {
-            res.write(': keep-alive\n\n'); // proxies close silent connections
-            idle = 0;
+        }
+        if (FINAL.has(now.status)) {
+          send('status', { status: now.status, error: now.error });
+          return true;
+        }
+        return false;
+      };
+
+      if (update(job)) return end();
+      // a stream lives no longer than the token that opened it (an API key has no expiry)
+      const expiresAt = user.expiresAt;
+      if (expiresAt) {
+        const arm = () => {
+          const left = expiresAt.getTime() - Date.now();
+          if (left > 0) {
+            // setTimeout holds at most ~24.8 days: a longer-lived token re-arms
+            expiry = setTimeout(arm, Math.min(left, 2 ** 31 - 1));
+            expiry.unref();
+            return;
           }
-        }
-        if (FINAL.has(job.status)) {
-          send('status', { status: job.status, error: job.error });
-          break;
-        }
-        await new Promise((r) => setTimeout(r, pollMs));
-        try {
-          job = await opts.jobs.get(user.id, request.params.id);
-        } catch {
-          send('status', { status: 'deleted', error: null });
-          break;
-        }
+          send('expired', { message: 'The access token has expired; reconnect with a fresh one.' });
+          end();
+        };
+        arm();
       }
-      res.end();
+      unwatch = opts.watcher.watch(job.id, (now) => {
+        if (ended) return;
+        if (update(now)) return end();
+        idle += opts.pollMs;
+        if (idle >= KEEP_ALIVE_MS) {
+          res.write(': keep-alive\n\n');
+          idle = 0;
+        }
+      });
     },
   );
 };

@@ -28,7 +28,7 @@ for (const kind of DB_KINDS) {
     it('registers, logs in, answers me', async () => {
       const username = uniqueName('alice');
       const reg = await call(base, 'POST', '/v1/auth/register', {
-        json: { username, password: 'password123' },
+        json: { username, password: 'password1234' },
       });
       assert.equal(reg.status, 201);
       assert.equal(reg.body.user.username, username);
@@ -36,7 +36,7 @@ for (const kind of DB_KINDS) {
       assert.ok(!Number.isNaN(Date.parse(reg.body.user.createdAt)));
       assert.equal(reg.body.user.password_hash, undefined);
       const login = await call(base, 'POST', '/v1/auth/login', {
-        json: { username, password: 'password123' },
+        json: { username, password: 'password1234' },
       });
       assert.equal(login.status, 200);
       assert.equal(login.body.tokenType, 'Bearer');
@@ -57,12 +57,12 @@ for (const kind of DB_KINDS) {
     it('rejects a taken username with 409', async () => {
       const username = uniqueName();
       assert.equal(
-        (await call(base, 'POST', '/v1/auth/register', { json: { username, password: 'password123' } }))
+        (await call(base, 'POST', '/v1/auth/register', { json: { username, password: 'password1234' } }))
           .status,
         201,
       );
       assertError(
-        await call(base, 'POST', '/v1/auth/register', { json: { username, password: 'otherpass123' } }),
+        await call(base, 'POST', '/v1/auth/register', { json: { username, password: 'otherpass1234' } }),
         409,
         'USERNAME_TAKEN',
       );
@@ -72,7 +72,7 @@ for (const kind of DB_KINDS) {
       const username = uniqueName('race');
       const results = await Promise.all(
         Array.from({ length: 8 }, () =>
-          call(base, 'POST', '/v1/auth/register', { json: { username, password: 'password123' } }),
+          call(base, 'POST', '/v1/auth/register', { json: { username, password: 'password1234' } }),
         ),
       );
       const statuses = results.map((r) => r.status).sort();
@@ -84,7 +84,7 @@ for (const kind of DB_KINDS) {
       const cases: [string, unknown, string, number, string][] = [
         [
           'missing username',
-          { password: 'password123' },
+          { password: 'password1234' },
           'body/username is required.',
           400,
           'VALIDATION_ERROR',
@@ -92,7 +92,7 @@ for (const kind of DB_KINDS) {
         ['missing password', { username: 'someone' }, 'body/password is required.', 400, 'VALIDATION_ERROR'],
         [
           'username a number',
-          { username: 12345, password: 'password123' },
+          { username: 12345, password: 'password1234' },
           'body/username must be a string.',
           400,
           'VALIDATION_ERROR',
@@ -106,7 +106,7 @@ for (const kind of DB_KINDS) {
         ],
         [
           'unknown field',
-          { username: 'someone', password: 'password123', admin: true },
+          { username: 'someone', password: 'password1234', admin: true },
           'body has an unknown property "admin".',
           400,
           'VALIDATION_ERROR',
@@ -114,34 +114,34 @@ for (const kind of DB_KINDS) {
         [
           'short password',
           { username: 'someone', password: 'short' },
-          'body/password must be at least 8 characters long.',
+          'body/password must be at least 12 characters long.',
           400,
           'VALIDATION_ERROR',
         ],
         [
           'short username',
-          { username: 'ab', password: 'password123' },
+          { username: 'ab', password: 'password1234' },
           'body/username must be at least 3 characters long.',
           400,
           'VALIDATION_ERROR',
         ],
         [
           '10 kB username',
-          { username: 'a'.repeat(10_000), password: 'password123' },
+          { username: 'a'.repeat(10_000), password: 'password1234' },
           'body/username must be at most 64 characters long.',
           400,
           'VALIDATION_ERROR',
         ],
         [
           'control characters',
-          { username: 'bad\u0000name\u0007', password: 'password123' },
+          { username: 'bad\u0000name\u0007', password: 'password1234' },
           'body/username contains characters that are not allowed.',
           400,
           'VALIDATION_ERROR',
         ],
         [
           'SQL-like username',
-          { username: "x'; drop table users; --", password: 'password123' },
+          { username: "x'; drop table users; --", password: 'password1234' },
           'body/username contains characters that are not allowed.',
           400,
           'VALIDATION_ERROR',
@@ -201,7 +201,7 @@ for (const kind of DB_KINDS) {
     it('accepts every allowed username character and returns it verbatim', async () => {
       const username = `A.b-c_${Date.now().toString(36)}`;
       const reg = await call(base, 'POST', '/v1/auth/register', {
-        json: { username, password: 'password123' },
+        json: { username, password: 'password1234' },
       });
       assert.equal(reg.status, 201);
       assert.equal(reg.body.user.username, username);
@@ -376,7 +376,7 @@ for (const kind of DB_KINDS) {
       const closed = await startServer(tdb, { REGISTRATION_ENABLED: 'false' });
       try {
         const res = await call(closed.url, 'POST', '/v1/auth/register', {
-          json: { username: uniqueName(), password: 'password123' },
+          json: { username: uniqueName(), password: 'password1234' },
         });
         assertError(res, 403, 'REGISTRATION_DISABLED');
       } finally {

@@ -72,6 +72,7 @@ for (const kind of DB_KINDS) {
         type: 'http',
         scheme: 'bearer',
         bearerFormat: 'JWT',
+        description: 'an access token from /v1/auth/login, or an API key (wdk_…) from /v1/auth/api-keys',
       });
       const expected: [string, string][] = [
         ['/v1/auth/register', 'post'],
@@ -84,6 +85,11 @@ for (const kind of DB_KINDS) {
         ['/v1/jobs/{id}', 'get'],
         ['/v1/jobs/{id}', 'delete'],
         ['/v1/jobs/{id}/cancel', 'post'],
+        ['/v1/jobs/{id}/deliveries', 'get'],
+        ['/v1/jobs/{id}/deliveries/redeliver', 'post'],
+        ['/v1/auth/api-keys', 'post'],
+        ['/v1/auth/api-keys', 'get'],
+        ['/v1/auth/api-keys/{id}', 'delete'],
         ['/healthz', 'get'],
         ['/readyz', 'get'],
       ];

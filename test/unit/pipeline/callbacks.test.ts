@@ -4,7 +4,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import {
+  CallbackResponseError,
   CallbackUrlError,
+  callbackPayload,
   checkCallbackTarget,
   checkCallbackUrl,
   deliverCallback,
@@ -71,12 +73,16 @@ describe('callback delivery', () => {
       error: null,
       finishedAt: null,
       framesAnalysed: 3,
+      tag: 'order-42',
       links: { self: '/v1/jobs/j1', detections: '/v1/jobs/j1/detections' },
     };
     const opts = { secret: 's3cret', allowlist: ['127.0.0.1'], now: () => 1_700_000_000_000 };
     // first answer is a 500: delivery must throw so the queue retries
-    await assert.rejects(deliverCallback(url, payload, opts), /HTTP 500/);
-    await deliverCallback(url, payload, opts);
+    await assert.rejects(
+      deliverCallback(url, payload, opts),
+      (e: unknown) => e instanceof CallbackResponseError && e.status === 500 && /HTTP 500/.test(e.message),
+    );
+    assert.deepEqual(await deliverCallback(url, payload, opts), { status: 204 });
     server.close();
     assert.equal(received.length, 2);
     const { headers, body } = received[1];
@@ -86,4 +92,19 @@ describe('callback delivery', () => {
     assert.equal(headers['x-webdetector-signature'], expected);
     assert.equal(signCallback('s3cret', 1700000000, body), expected);
   });
+});
+
+it('callbackPayload echoes the client tag of the job', () => {
+  const job = {
+    id: 'j2',
+    status: 'failed' as const,
+    error: 'The video could not be prepared for analysis: it has no frames.',
+    finishedAt: new Date('2024-01-02T03:04:05.000Z'),
+    framesDone: 0,
+    tag: 'camera-7',
+  };
+  const p = callbackPayload(job);
+  assert.equal(p.tag, 'camera-7');
+  assert.equal(p.finishedAt, '2024-01-02T03:04:05.000Z');
+  assert.equal(callbackPayload({ ...job, tag: null }).tag, null);
 });
