@@ -15,7 +15,7 @@ import {
 } from '../errors.js';
 import { ProbeError, type VideoProbe } from '../media/probe.js';
 import type { BlobStore } from '../storage/local.js';
-import { type JobOptions, parseJobOptions, sanitizeFilename } from './jobs-options.js';
+import { checkCallbackHost, type JobOptions, parseJobOptions, sanitizeFilename } from './jobs-options.js';
 
 export type { JobOptions } from './jobs-options.js';
 
@@ -230,6 +230,7 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
           isKnownModel: deps.isKnownModel,
           callbackAllowlist: config.callbackAllowlist,
         });
+        await checkCallbackHost(options, { callbackAllowlist: config.callbackAllowlist });
 
         let probe: VideoProbe;
         try {
