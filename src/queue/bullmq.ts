@@ -1,15 +1,20 @@
-import { type Job, Queue, Worker } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { DelayedError, type Job, type JobsOptions, type MinimalJob, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { createRedisFairQueue, type FairEntry, type RedisFairQueue } from './fair-redis.js';
 import {
   checkHandlers,
   DEFAULT_BACKOFF_MS,
+  DeferTask,
   type EnqueueOptions,
   type FinalFailureListener,
+  scheduledRetryDelay,
   TASK_NAMES,
   type TaskHandlers,
   type TaskName,
   type TaskPayloads,
   type TaskQueue,
+  type TaskState,
   toError,
   type WorkOptions,
 } from './port.js';
@@ -31,7 +36,24 @@ export interface BullmqQueueOptions {
   maxStalledCount?: number;
   /** failed tasks kept in Redis for inspection; default 1000 per task name */
   keepFailed?: number;
+  /**
+   * Fair-queued tasks (those with a fairnessKey) are moved into BullMQ while fewer than this many
+   * wait there (default 1): the smaller, the sooner a new user's task gets its turn.
+   */
+  fairWindow?: number;
+  /** a fair-queued task taken but not yet in BullMQ for this long was left by a dead process (default 30 000 ms) */
+  fairRecoverMs?: number;
 }
+
+/** The backoff type of tasks retried on a schedule (EnqueueOptions.retryDelaysMs). */
+const SCHEDULE_BACKOFF = 'wd-schedule';
+
+/** Takes or renews a lease held under `value`, atomically. */
+const LEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
+return 0
+`;
 
 export interface BullmqTaskQueue extends TaskQueue {
   /** bytes of JSON payload this process has put into Redis (payloads are ids only: tiny) */
@@ -62,6 +84,12 @@ export function createBullmqQueue(opts: BullmqQueueOptions): BullmqTaskQueue {
   const workerConnections: Redis[] = [];
   const listeners: FinalFailureListener[] = [];
   const abort = new AbortController();
+  const instanceId = randomUUID();
+  const fairQueues = new Map<TaskName, RedisFairQueue>();
+  const pumping = new Map<TaskName, Promise<void>>();
+  const pumpAgain = new Set<TaskName>();
+  const timers: NodeJS.Timeout[] = [];
+  const window = Math.max(1, opts.fairWindow ?? 1);
   let bytes = 0;
   let closed = false;
   let working = false;
@@ -74,6 +102,56 @@ export function createBullmqQueue(opts: BullmqQueueOptions): BullmqTaskQueue {
       queues.set(name, q);
     }
     return q;
+  }
+
+  function fairFor(name: TaskName): RedisFairQueue {
+    let f = fairQueues.get(name);
+    if (!f) {
+      f = createRedisFairQueue(connection, prefix, name);
+      fairQueues.set(name, f);
+    }
+    return f;
+  }
+
+  async function addToBull(name: TaskName, e: FairEntry) {
+    await queueFor(name).add(name, e.payload, { ...(e.opts as JobsOptions), jobId: e.id });
+  }
+
+  /**
+   * Moves fair-queued tasks into BullMQ while fewer than `window` wait there. One pump per name
+   * at a time in this process; a request during a pump runs it once more afterwards. Other
+   * processes may pump at the same moment: the window can then be overshot by a task or two.
+   */
+  function pump(name: TaskName): Promise<void> {
+    if (closed) return Promise.resolve();
+    const running = pumping.get(name);
+    if (running) {
+      pumpAgain.add(name);
+      return running;
+    }
+    const fair = fairFor(name);
+    const q = queueFor(name);
+    const p = (async () => {
+      do {
+        pumpAgain.delete(name);
+        for (const e of await fair.stale(opts.fairRecoverMs ?? 30_000)) {
+          await addToBull(name, e);
+          await fair.done(e);
+        }
+        let waiting = await q.getWaitingCount();
+        while (waiting < window && !closed) {
+          const e = await fair.take();
+          if (!e) break;
+          await addToBull(name, e);
+          await fair.done(e);
+          waiting++;
+        }
+      } while (pumpAgain.has(name) && !closed);
+    })()
+      .catch(() => {}) // Redis down: the next enqueue, task start or tick pumps again
+      .finally(() => pumping.delete(name));
+    pumping.set(name, p);
+    return p;
   }
 
   async function finalFailure(name: TaskName, payload: unknown, err: Error) {
@@ -101,14 +179,31 @@ export function createBullmqQueue(opts: BullmqQueueOptions): BullmqTaskQueue {
         }
       }
       bytes += Buffer.byteLength(JSON.stringify(payload));
-      await q.add(name, payload, {
-        jobId,
+      const jobOpts: JobsOptions = {
         attempts: Math.max(1, o.attempts ?? 1),
-        backoff: { type: 'exponential', delay: o.backoffMs ?? DEFAULT_BACKOFF_MS },
-        delay: o.delayMs,
+        backoff:
+          o.retryDelaysMs && o.retryDelaysMs.length > 0
+            ? ({
+                type: SCHEDULE_BACKOFF,
+                delay: o.retryDelaysMs[0],
+                delays: [...o.retryDelaysMs],
+                jitter: o.retryJitter ?? 0,
+              } as JobsOptions['backoff'])
+            : { type: 'exponential', delay: o.backoffMs ?? DEFAULT_BACKOFF_MS },
         removeOnComplete: true,
         removeOnFail: { count: opts.keepFailed ?? 1000 },
-      });
+      };
+      if (o.fairnessKey !== undefined && !o.delayMs) {
+        const entry: FairEntry = {
+          id: jobId ?? `f-${randomUUID()}`,
+          payload,
+          opts: { ...jobOpts },
+          dedupeId: o.dedupeId,
+        };
+        if (await fairFor(name).push(o.fairnessKey, entry)) await pump(name);
+        return;
+      }
+      await q.add(name, payload, { ...jobOpts, jobId, delay: o.delayMs });
     },
 
     async work(handlers: TaskHandlers, w: WorkOptions) {
@@ -122,12 +217,19 @@ export function createBullmqQueue(opts: BullmqQueueOptions): BullmqTaskQueue {
         workerConnections.push(wc);
         const worker = new Worker(
           name,
-          async (job: Job) => {
-            await handler(job.data, {
-              attempt: job.attemptsMade + 1,
-              maxAttempts: job.opts.attempts ?? 1,
-              signal: abort.signal,
-            });
+          async (job: Job, token?: string) => {
+            try {
+              await handler(job.data, {
+                attempt: job.attemptsMade + 1,
+                maxAttempts: job.opts.attempts ?? 1,
+                signal: abort.signal,
+              });
+            } catch (e) {
+              if (!(e instanceof DeferTask) || !token) throw e;
+              // run again later without counting an attempt (BullMQ's documented pattern)
+              await job.moveToDelayed(Date.now() + e.delayMs, token);
+              throw new DelayedError();
+            }
           },
           {
             connection: wc,
@@ -137,13 +239,32 @@ export function createBullmqQueue(opts: BullmqQueueOptions): BullmqTaskQueue {
             stalledInterval: opts.stalledInterval ?? 15_000,
             maxStalledCount: opts.maxStalledCount ?? 2,
             autorun: false,
+            settings: {
+              backoffStrategy: (attemptsMade: number, type?: string, _err?: Error, job?: MinimalJob) => {
+                const b = job?.opts.backoff as { delays?: number[]; jitter?: number } | undefined;
+                if (type !== SCHEDULE_BACKOFF || !b?.delays) return 0;
+                return scheduledRetryDelay(b.delays, attemptsMade, b.jitter ?? 0);
+              },
+            },
           },
         );
         worker.on('error', () => {});
         worker.on('failed', (job: Job | undefined, err: Error) => {
           if (!job || closed) return;
-          if (job.attemptsMade >= (job.opts.attempts ?? 1)) void finalFailure(name, job.data, toError(err));
+          void (async () => {
+            // final when the attempts are spent, and also when BullMQ failed it for good with
+            // attempts left (a task that stalled more than maxStalledCount times)
+            const final =
+              job.attemptsMade >= (job.opts.attempts ?? 1) ||
+              (await job.getState().catch(() => 'unknown')) === 'failed';
+            if (final) await finalFailure(name, job.data, toError(err));
+          })();
         });
+        // a task left the wait list: feed the next fair-queued one
+        worker.on('active', () => void pump(name));
+        const tick = setInterval(() => void pump(name), 1000);
+        tick.unref();
+        timers.push(tick);
         workers.push(worker);
         void worker.run().catch(() => {});
       }
@@ -152,6 +273,30 @@ export function createBullmqQueue(opts: BullmqQueueOptions): BullmqTaskQueue {
 
     onFinalFailure(l: FinalFailureListener) {
       listeners.push(l);
+    },
+
+    async taskState(name: TaskName, dedupeId: string): Promise<TaskState> {
+      if (await fairFor(name).holds(dedupeId)) return { state: 'waiting' };
+      const job = await queueFor(name).getJob(bullJobId(dedupeId));
+      if (!job) return { state: 'missing' };
+      const state = await job.getState();
+      switch (state) {
+        case 'active':
+        case 'delayed':
+        case 'completed':
+          return { state };
+        case 'failed':
+          return { state, reason: job.failedReason ?? 'failed' };
+        case 'unknown':
+          return { state: 'missing' };
+        default:
+          return { state: 'waiting' }; // waiting, prioritized, waiting-children
+      }
+    },
+
+    async tryLease(key: string, ttlMs: number) {
+      const r = await connection.eval(LEASE, 1, `${prefix}:lease:${key}`, instanceId, Math.ceil(ttlMs));
+      return r === 1;
     },
 
     async ping() {
@@ -167,7 +312,9 @@ export function createBullmqQueue(opts: BullmqQueueOptions): BullmqTaskQueue {
     async close(o: { timeoutMs?: number } = {}) {
       if (closed) return;
       closed = true;
+      for (const t of timers) clearInterval(t);
       abort.abort(new Error('The task queue is closing.'));
+      await Promise.all([...pumping.values()]);
       let timer: NodeJS.Timeout | undefined;
       const graceful = Promise.all(workers.map((wk) => wk.close()));
       const timedOut = await Promise.race([

@@ -1,13 +1,15 @@
+import { FairQueue } from './fair.js';
 import {
-  backoffDelay,
   checkHandlers,
-  DEFAULT_BACKOFF_MS,
+  DeferTask,
   type EnqueueOptions,
   type FinalFailureListener,
+  retryDelayFor,
   type TaskHandlers,
   type TaskName,
   type TaskPayloads,
   type TaskQueue,
+  type TaskState,
   toError,
   type WorkOptions,
 } from './port.js';
@@ -17,20 +19,22 @@ interface Item {
   payload: unknown;
   attempt: number;
   attempts: number;
-  backoffMs: number;
+  retry: Pick<EnqueueOptions, 'backoffMs' | 'retryDelaysMs' | 'retryJitter'>;
   dedupeId?: string;
+  fairnessKey: string;
 }
 
 /**
  * In-process queue with the semantics of the BullMQ adapter: concurrency (in total), retries with
- * exponential backoff on timers, dedupe while queued/running/waiting to retry, final-failure
- * listeners, graceful close. Tasks do not survive the process (the standalone app re-enqueues
- * unfinished jobs at start-up).
+ * backoff on timers, dedupe while queued/running/waiting to retry, round-robin across fairness
+ * keys (FairQueue), final-failure listeners, graceful close. Tasks do not survive the process
+ * (the standalone app re-enqueues unfinished jobs at start-up).
  */
 export function createMemoryQueue(): TaskQueue {
-  const ready: Item[] = [];
+  const ready = new FairQueue<Item>();
   const timers = new Set<NodeJS.Timeout>();
-  const dedupe = new Set<string>();
+  /** dedupeId → where that task is; absent once it finished (either way) */
+  const states = new Map<string, 'waiting' | 'delayed' | 'active'>();
   const listeners: FinalFailureListener[] = [];
   const running = new Set<Promise<void>>();
   const abort = new AbortController();
@@ -39,11 +43,23 @@ export function createMemoryQueue(): TaskQueue {
   let concurrency = 1;
   let closed = false;
 
-  function later(fn: () => void, ms: number) {
-    if (ms <= 0) return fn();
+  const mark = (item: Item, state: 'waiting' | 'delayed' | 'active' | null) => {
+    if (!item.dedupeId) return;
+    if (state) states.set(item.dedupeId, state);
+    else states.delete(item.dedupeId);
+  };
+
+  function later(item: Item, ms: number) {
+    const push = () => {
+      mark(item, 'waiting');
+      ready.push(item.fairnessKey, item);
+      pump();
+    };
+    if (ms <= 0) return push();
+    mark(item, 'delayed');
     const t = setTimeout(() => {
       timers.delete(t);
-      fn();
+      push();
     }, ms);
     timers.add(t);
   }
@@ -51,9 +67,9 @@ export function createMemoryQueue(): TaskQueue {
   function pump() {
     if (closed || !handlers) return;
     while (running.size < concurrency) {
-      const i = ready.findIndex((it) => consumed.has(it.name));
-      if (i < 0) return;
-      const [item] = ready.splice(i, 1);
+      const item = ready.take((it) => consumed.has(it.name));
+      if (!item) return;
+      mark(item, 'active');
       const p = runItem(item).finally(() => {
         running.delete(p);
         pump();
@@ -71,21 +87,16 @@ export function createMemoryQueue(): TaskQueue {
         maxAttempts: item.attempts,
         signal: abort.signal,
       });
-      if (item.dedupeId) dedupe.delete(item.dedupeId);
+      mark(item, null);
     } catch (e) {
+      if (e instanceof DeferTask && !closed) return later(item, e.delayMs); // same attempt again
       const err = toError(e);
       if (item.attempt < item.attempts && !closed) {
-        later(
-          () => {
-            ready.push({ ...item, attempt: item.attempt + 1 });
-            pump();
-          },
-          backoffDelay(item.backoffMs, item.attempt),
-        );
-        return;
+        return later({ ...item, attempt: item.attempt + 1 }, retryDelayFor(item.retry, item.attempt));
       }
-      if (item.dedupeId) dedupe.delete(item.dedupeId);
+      mark(item, null);
       if (closed && item.attempt < item.attempts) return; // shutting down: not a final failure
+      if (e instanceof DeferTask) return;
       for (const l of listeners) {
         try {
           await l(item.name, item.payload as TaskPayloads[TaskName], err);
@@ -99,22 +110,21 @@ export function createMemoryQueue(): TaskQueue {
   return {
     async enqueue<N extends TaskName>(name: N, payload: TaskPayloads[N], opts: EnqueueOptions = {}) {
       if (closed) throw new Error('The task queue is closed.');
-      if (opts.dedupeId) {
-        if (dedupe.has(opts.dedupeId)) return;
-        dedupe.add(opts.dedupeId);
-      }
+      if (opts.dedupeId && states.has(opts.dedupeId)) return;
       const item: Item = {
         name,
         payload: structuredClone(payload),
         attempt: 1,
         attempts: Math.max(1, opts.attempts ?? 1),
-        backoffMs: opts.backoffMs ?? DEFAULT_BACKOFF_MS,
+        retry: {
+          backoffMs: opts.backoffMs,
+          retryDelaysMs: opts.retryDelaysMs,
+          retryJitter: opts.retryJitter,
+        },
         dedupeId: opts.dedupeId,
+        fairnessKey: opts.fairnessKey ?? '',
       };
-      later(() => {
-        ready.push(item);
-        pump();
-      }, opts.delayMs ?? 0);
+      later(item, opts.delayMs ?? 0);
     },
     async work(h: TaskHandlers, opts: WorkOptions) {
       const names = checkHandlers(h, opts.names);
@@ -126,6 +136,13 @@ export function createMemoryQueue(): TaskQueue {
     },
     onFinalFailure(l: FinalFailureListener) {
       listeners.push(l);
+    },
+    async taskState(_name: TaskName, dedupeId: string): Promise<TaskState> {
+      // finished tasks are forgotten: completed and failed both read as missing here
+      return { state: states.get(dedupeId) ?? 'missing' };
+    },
+    async tryLease() {
+      return true; // one process: it always holds every lease
     },
     async ping() {},
     async close(opts: { timeoutMs?: number } = {}) {
