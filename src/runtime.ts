@@ -16,6 +16,7 @@ import { type MediaBinaries, resolveMediaBinaries } from './media/binaries.js';
 import { deliverCallback } from './pipeline/callbacks.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { createTaskHandlers, enqueueCallback, type JobForPipeline } from './pipeline/tasks.js';
+import { createWatchdog } from './pipeline/watchdog.js';
 import { createBullmqQueue } from './queue/bullmq.js';
 import { createMemoryQueue } from './queue/memory.js';
 import type { TaskName, TaskQueue } from './queue/port.js';
@@ -132,6 +133,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
         prefix: queuePrefix(),
         lockDuration: qs.lockDurationMs,
         stalledInterval: qs.stalledIntervalMs,
+        fairWindow: config.queueFairWindow,
       })
     : createMemoryQueue();
   // the jobs service needs the pipeline, the pipeline needs the database the context opens
@@ -152,10 +154,14 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     decodeThreads: opts.decodeThreads,
     decodeReadAhead: opts.decodeReadAhead,
     writeEveryMs: opts.writeEveryMs,
+    userMaxActiveJobs: config.userMaxActiveJobs,
+    callbackRetryDelaysMs: config.callbackRetryDelaysMs ?? undefined,
   };
   const loadJob = (jobId: string) => repo.getJob(jobId) as Promise<JobForPipeline | null>;
-  const enqueueNotify = (jobId: string) => enqueueCallback({ queue, loadJob }, jobId);
+  const enqueueNotify = (jobId: string) =>
+    enqueueCallback({ queue, loadJob, retryDelaysMs: settings.callbackRetryDelaysMs }, jobId);
   pipeline = createPipeline({ repo, queue, log, settings, afterFailure: enqueueNotify });
+  let watchdog: { stop(): Promise<void> } | undefined;
   const callbackSecret = config.callbackSecret;
 
   if (opts.workers) {
@@ -189,6 +195,22 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       concurrency: opts.concurrency ?? config.workerConcurrency,
       names: opts.queues,
     });
+    // processes that plan jobs also watch them (one at a time: the watchdog takes a lease)
+    if (!opts.queues || opts.queues.includes('process')) {
+      watchdog = createWatchdog({
+        repo,
+        queue,
+        log,
+        settings: {
+          maxRuns: config.taskAttempts,
+          stallMs: config.jobStallSeconds * 1000,
+          idleMs: Math.max(60_000, 2 * (qs.lockDurationMs + qs.stalledIntervalMs)),
+          attempts: settings.attempts,
+          backoffMs: settings.backoffMs,
+        },
+        afterFailure: enqueueNotify,
+      }).start(config.watchdogIntervalSeconds * 1000);
+    }
   }
 
   const detections = createDetectionsService({ repo });
@@ -222,6 +244,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
         ],
       }),
     async close() {
+      await watchdog?.stop();
       await queue.close({ timeoutMs: 20_000 });
       await models.close();
       await ctx.close();

@@ -37,6 +37,13 @@ export type ResolveHost = (host: string) => Promise<string[]>;
 const systemResolve: ResolveHost = async (host) =>
   (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
+/** Delays between delivery attempts: 10 s, 1 min, 5 min, 30 min, 2 h, 6 h (about 8.6 h in all). */
+export const CALLBACK_RETRY_DELAYS_MS: readonly number[] = [
+  10_000, 60_000, 300_000, 1_800_000, 7_200_000, 21_600_000,
+];
+/** Each delay is spread by ±20 % so receivers coming back up are not hit by every sender at once. */
+export const CALLBACK_RETRY_JITTER = 0.2;
+
 export function signCallback(secret: string, timestamp: number, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }

@@ -23,8 +23,9 @@ export function createPipeline(deps: {
   afterFailure(jobId: string): Promise<void>;
 }): Pipeline {
   const { repo, queue, settings } = deps;
-  const opts = (dedupeId: string) => ({
+  const opts = (dedupeId: string, fairnessKey: string) => ({
     dedupeId,
+    fairnessKey,
     attempts: settings.attempts,
     backoffMs: settings.backoffMs,
   });
@@ -47,7 +48,9 @@ export function createPipeline(deps: {
 
   return {
     async submit(jobId) {
-      await queue.enqueue('process', { jobId }, opts(`process:${jobId}`));
+      const job = await repo.getJob(jobId);
+      if (!job) return;
+      await queue.enqueue('process', { jobId }, opts(`process:${jobId}`, job.userId));
     },
     async cancel(jobId) {
       // running detect tasks check the status between batches and stop; queued ones no-op
@@ -58,7 +61,7 @@ export function createPipeline(deps: {
       for (const job of jobs) {
         const chunks = job.status === 'processing' ? await repo.listChunks(job.id) : [];
         if (chunks.length === 0) {
-          await queue.enqueue('process', { jobId: job.id }, opts(`process:${job.id}`));
+          await queue.enqueue('process', { jobId: job.id }, opts(`process:${job.id}`, job.userId));
           continue;
         }
         const left = chunks.filter((c) => c.status !== 'done');
@@ -66,10 +69,11 @@ export function createPipeline(deps: {
           await queue.enqueue(
             'detect',
             { jobId: job.id, chunkIndex: c.chunkIndex },
-            opts(`detect:${job.id}:${c.chunkIndex}`),
+            opts(`detect:${job.id}:${c.chunkIndex}`, job.userId),
           );
         }
-        if (left.length === 0) await queue.enqueue('finalize', { jobId: job.id }, opts(`finalize:${job.id}`));
+        if (left.length === 0)
+          await queue.enqueue('finalize', { jobId: job.id }, opts(`finalize:${job.id}`, job.userId));
       }
       return jobs.length;
     },

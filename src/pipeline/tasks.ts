@@ -8,7 +8,14 @@ import { chunkDecodeArgs } from '../media/decode-args.js';
 import { decodeChunkFrames } from '../media/frames.js';
 import { displaySize } from '../media/orientation.js';
 import { scanVideoFrames } from '../media/packets.js';
-import type { TaskContext, TaskHandler, TaskName, TaskQueue } from '../queue/port.js';
+import {
+  DeferTask,
+  type TaskContext,
+  type TaskHandler,
+  type TaskName,
+  type TaskQueue,
+} from '../queue/port.js';
+import { CALLBACK_RETRY_DELAYS_MS, CALLBACK_RETRY_JITTER } from './callbacks.js';
 import { SummaryBuilder } from './summary.js';
 
 /**
@@ -19,6 +26,8 @@ import { SummaryBuilder } from './summary.js';
 
 export interface JobForPipeline {
   id: string;
+  /** the owner: the fairness key of the job's tasks */
+  userId: string;
   status: string;
   videoKey: string;
   probe: { video: { width: number; height: number; rotation: number } };
@@ -50,6 +59,12 @@ export interface PipelineDeps {
     decodeReadAhead?: number;
     /** a chunk's results are written at most this often (ms), and at its end (default 1000) */
     writeEveryMs?: number;
+    /** jobs one user may have processing at once; more wait `queued` (0 or unset: no limit) */
+    userMaxActiveJobs?: number;
+    /** how often a job waiting for its user's slot looks again (ms, default 2000) */
+    slotPollMs?: number;
+    /** delays between callback attempts (default CALLBACK_RETRY_DELAYS_MS) */
+    callbackRetryDelaysMs?: readonly number[];
   };
 }
 
@@ -58,8 +73,9 @@ export class PermanentTaskError extends Error {}
 
 export function createTaskHandlers(deps: PipelineDeps): { [N in TaskName]: TaskHandler<N> } {
   const { repo, settings } = deps;
-  const taskOpts = (dedupeId: string) => ({
+  const taskOpts = (dedupeId: string, fairnessKey: string) => ({
     dedupeId,
+    fairnessKey,
     attempts: settings.attempts,
     backoffMs: settings.backoffMs,
   });
@@ -67,6 +83,11 @@ export function createTaskHandlers(deps: PipelineDeps): { [N in TaskName]: TaskH
   async function processJob({ jobId }: { jobId: string }): Promise<void> {
     const job = await deps.loadJob(jobId);
     if (!job || (job.status !== 'queued' && job.status !== 'processing')) return;
+    // the user's active-job limit: this job waits (queued, the task deferred) until a slot frees
+    if (settings.userMaxActiveJobs && !(await repo.claimJobSlot(jobId, settings.userMaxActiveJobs))) {
+      if ((await repo.jobStatus(jobId)) === 'queued') throw new DeferTask(settings.slotPollMs ?? 2000);
+      return; // canceled or deleted while waiting
+    }
     const scan = await scanVideoFrames(deps.media.ffprobe, deps.videoPath(job.videoKey));
     if (scan.timestamps.length === 0)
       throw new PermanentTaskError('The video has no frames that can be read.');
@@ -105,11 +126,12 @@ export function createTaskHandlers(deps: PipelineDeps): { [N in TaskName]: TaskH
       await deps.queue.enqueue(
         'detect',
         { jobId, chunkIndex: c.chunkIndex },
-        taskOpts(`detect:${jobId}:${c.chunkIndex}`),
+        taskOpts(`detect:${jobId}:${c.chunkIndex}`, job.userId),
       );
     }
     // a re-run process task may find every chunk already done
-    if (pending === 0) await deps.queue.enqueue('finalize', { jobId }, taskOpts(`finalize:${jobId}`));
+    if (pending === 0)
+      await deps.queue.enqueue('finalize', { jobId }, taskOpts(`finalize:${jobId}`, job.userId));
   }
 
   async function detectChunk({ jobId, chunkIndex }: { jobId: string; chunkIndex: number }, ctx: TaskContext) {
@@ -125,7 +147,7 @@ export function createTaskHandlers(deps: PipelineDeps): { [N in TaskName]: TaskH
     }
     const progress = await repo.refreshChunkProgress(jobId);
     if (progress && progress.chunksDone >= progress.chunksTotal) {
-      await deps.queue.enqueue('finalize', { jobId }, taskOpts(`finalize:${jobId}`));
+      await deps.queue.enqueue('finalize', { jobId }, taskOpts(`finalize:${jobId}`, job.userId));
     }
   }
 
@@ -254,7 +276,7 @@ export function createTaskHandlers(deps: PipelineDeps): { [N in TaskName]: TaskH
       after = page[page.length - 1].frameIndex;
     }
     const won = await repo.finish(jobId, 'completed', { summary: builder.result() });
-    if (won) await enqueueCallback(deps, jobId);
+    if (won) await enqueueCallback({ ...deps, retryDelaysMs: settings.callbackRetryDelaysMs }, jobId);
   }
 
   return {
@@ -268,17 +290,29 @@ export function createTaskHandlers(deps: PipelineDeps): { [N in TaskName]: TaskH
 /**
  * Queues the job's callback, if it has one. The one place that says how callbacks are retried:
  * used after completion (finalize) and after a final failure (the pipeline's failure listener).
+ * Retries follow `retryDelaysMs` (CALLBACK_RETRY_DELAYS; by default 10 s, 1 min, 5 min, 30 min,
+ * 2 h, 6 h), each ±20 %, so a receiver that is down for hours still gets the callback.
  */
 export async function enqueueCallback(
-  deps: { queue: Pick<TaskQueue, 'enqueue'>; loadJob(jobId: string): Promise<JobForPipeline | null> },
+  deps: {
+    queue: Pick<TaskQueue, 'enqueue'>;
+    loadJob(jobId: string): Promise<JobForPipeline | null>;
+    retryDelaysMs?: readonly number[];
+  },
   jobId: string,
 ): Promise<void> {
   const job = await deps.loadJob(jobId);
   if (job?.options.callbackUrl) {
+    const retryDelaysMs = deps.retryDelaysMs ?? CALLBACK_RETRY_DELAYS_MS;
     await deps.queue.enqueue(
       'notify',
       { jobId },
-      { dedupeId: `notify:${jobId}`, attempts: 5, backoffMs: 2000 },
+      {
+        dedupeId: `notify:${jobId}`,
+        attempts: retryDelaysMs.length + 1,
+        retryDelaysMs,
+        retryJitter: CALLBACK_RETRY_JITTER,
+      },
     );
   }
 }

@@ -281,7 +281,11 @@ export function createBullmqQueue(opts: BullmqQueueOptions): BullmqTaskQueue {
       if (!job) return { state: 'missing' };
       const state = await job.getState();
       switch (state) {
-        case 'active':
+        case 'active': {
+          // a live worker renews the task's lock; without one its worker died
+          const locked = await connection.exists(`${queueFor(name).toKey(job.id ?? '')}:lock`);
+          return { state: locked ? 'active' : 'stalled' };
+        }
         case 'delayed':
         case 'completed':
           return { state };

@@ -60,9 +60,12 @@ export class DeferTask extends Error {
   }
 }
 
-/** Where a task identified by its dedupeId is (the watchdog asks). */
+/**
+ * Where a task identified by its dedupeId is (the watchdog asks). 'stalled': taken by a worker
+ * that is gone (its lock expired) and not yet taken up again.
+ */
 export type TaskState =
-  | { state: 'waiting' | 'delayed' | 'active' | 'completed' | 'missing' }
+  | { state: 'waiting' | 'delayed' | 'active' | 'stalled' | 'completed' | 'missing' }
   | { state: 'failed'; reason: string };
 
 export type FinalFailureListener = <N extends TaskName>(

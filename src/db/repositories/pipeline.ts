@@ -217,17 +217,28 @@ export function createPipelineRepository(db: Kysely<Database>) {
       return Number(r.numUpdatedRows) === 1;
     },
 
-    /** What the tasks read of a job: status, stored video, probe and options. */
+    /** What the tasks read of a job: owner, status, stored video, probe and options. */
     async getJob(jobId: string) {
       const r = await db
         .selectFrom('jobs')
-        .select(['id', 'status', 'video_key', 'probe', 'options', 'frames_done', 'error', 'finished_at'])
+        .select([
+          'id',
+          'user_id',
+          'status',
+          'video_key',
+          'probe',
+          'options',
+          'frames_done',
+          'error',
+          'finished_at',
+        ])
         .where('id', '=', jobId)
         .executeTakeFirst();
       if (!r) return null;
       const parse = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
       return {
         id: r.id,
+        userId: r.user_id,
         status: r.status,
         videoKey: r.video_key,
         probe: parse(r.probe),
@@ -244,13 +255,86 @@ export function createPipelineRepository(db: Kysely<Database>) {
     },
 
     /** Jobs a restarted standalone process must take up again. */
-    async unfinishedJobs(): Promise<{ id: string; status: JobStatus }[]> {
+    async unfinishedJobs(): Promise<{ id: string; userId: string; status: JobStatus }[]> {
       return db
         .selectFrom('jobs')
-        .select(['id', 'status'])
+        .select(['id', 'user_id as userId', 'status'])
         .where('status', 'in', ['queued', 'processing'])
         .orderBy('created_at')
         .execute();
+    },
+
+    /**
+     * Unfinished jobs with the time anything last happened to them (the job row or any of its
+     * chunks: a chunk started, frames written), for the watchdog.
+     */
+    async unfinishedJobsActivity(): Promise<
+      { id: string; userId: string; status: JobStatus; chunksTotal: number; idleMs: number }[]
+    > {
+      const rows = await db
+        .selectFrom('jobs')
+        .select([
+          'id',
+          'user_id',
+          'status',
+          'chunks_total',
+          sql<number>`(extract(epoch from now() - greatest(jobs.updated_at,
+            (select max(c.updated_at) from job_chunks c where c.job_id = jobs.id))) * 1000)::float8`.as(
+            'idle_ms',
+          ),
+        ])
+        .where('status', 'in', ['queued', 'processing'])
+        .orderBy('created_at')
+        .execute();
+      return rows.map((r) => ({
+        id: r.id,
+        userId: r.user_id,
+        status: r.status,
+        chunksTotal: r.chunks_total,
+        idleMs: Number(r.idle_ms),
+      }));
+    },
+
+    /**
+     * The per-user active-job limit: moves a queued job to processing only while its owner has
+     * fewer than `limit` jobs processing, counting the owner's older queued jobs as ahead of it
+     * (they start first). The owner's row is locked for the check, so claims from several
+     * processes for one user happen one at a time. True when the job is (now or already)
+     * processing; false when it must wait, or is finished or gone.
+     */
+    async claimJobSlot(jobId: string, limit: number): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        const job = await trx
+          .selectFrom('jobs')
+          .select(['user_id', 'status', 'created_at'])
+          .where('id', '=', jobId)
+          .executeTakeFirst();
+        if (job?.status !== 'queued') return job?.status === 'processing';
+        await trx.selectFrom('users').select('id').where('id', '=', job.user_id).forUpdate().execute();
+        const r = await trx
+          .selectFrom('jobs')
+          .select([
+            sql<number>`count(*) filter (where status = 'processing')::int`.as('active'),
+            sql<number>`count(*) filter (where status = 'queued' and (created_at, id) < (${job.created_at}, ${jobId}))::int`.as(
+              'ahead',
+            ),
+          ])
+          .where('user_id', '=', job.user_id)
+          .where('status', 'in', ['queued', 'processing'])
+          .executeTakeFirstOrThrow();
+        if (r.active + r.ahead >= limit) return false;
+        const u = await trx
+          .updateTable('jobs')
+          .set({
+            status: 'processing',
+            started_at: sql<Date>`coalesce(started_at, now())`,
+            updated_at: sql<Date>`now()`,
+          })
+          .where('id', '=', jobId)
+          .where('status', '=', 'queued')
+          .executeTakeFirst();
+        return Number(u.numUpdatedRows) === 1;
+      });
     },
 
     async listFrames(jobId: string, q: FrameQuery): Promise<FrameRecord[]> {

@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { loadConfig } from '../../../src/config.js';
-import { createLogger } from '../../../src/logger.js';
-import { createRuntime, type Runtime } from '../../../src/runtime.js';
+import type { Runtime } from '../../../src/runtime.js';
 import { personThenCupVideo } from '../../helpers/content.js';
 import { call, registerAndLogin, upload } from '../../helpers/http.js';
+import { type StandaloneServer, startStandalone } from '../../helpers/runtime.js';
 import {
   type ApiFrame,
   allFramesPaged,
@@ -31,6 +29,7 @@ import {
 const SEGMENT = 2;
 const FPS = 30;
 const N = 2 * SEGMENT * FPS; // frames in the video
+let server: StandaloneServer;
 let rt: Runtime;
 let app: FastifyInstance;
 let base: string;
@@ -52,27 +51,14 @@ before(async () => {
   video = await personThenCupVideo({ width: 1280, height: 720, fps: FPS, segmentSeconds: SEGMENT, gop: 15 });
   times = await ffprobeFrameTimes(video);
   assert.equal(times.length, N, `the test video has ${N} frames`);
-  dataDir = mkdtempSync(join(tmpdir(), 'wd-pipe-standalone-'));
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    DATA_DIR: dataDir,
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
-    CHUNK_SECONDS: '1',
-    ARGON2_MEMORY_KIB: '4096',
-    ARGON2_TIME_COST: '1',
-  });
-  rt = await createRuntime(config, { log: createLogger(config), workers: true, backoffMs: 100 });
-  app = await rt.buildHttpApp();
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  server = await startStandalone({ CHUNK_SECONDS: '1' }, { prefix: 'pipe-standalone' });
+  ({ rt, app, base, dataDir } = server);
   alice = await registerAndLogin(base);
   bob = await registerAndLogin(base);
 });
 
 after(async () => {
-  await app?.close();
-  await rt?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await server?.close();
 });
 
 describe('standalone pipeline with real content', () => {

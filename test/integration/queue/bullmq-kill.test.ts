@@ -71,6 +71,9 @@ test('a task that stalls more often than maxStalledCount fails for good, and the
     await started;
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
+    assert.deepEqual(await q.taskState('detect', 'detect:s:2'), { state: 'active' }, 'the lock still holds');
+    await new Promise((r) => setTimeout(r, 1300)); // lockDuration 1000 ms: the lock has expired
+    assert.deepEqual(await q.taskState('detect', 'detect:s:2'), { state: 'stalled' });
     const failed = new Promise<unknown[]>((resolve) =>
       q.onFinalFailure((n, p, e) => resolve([n, p, e.message])),
     );

@@ -1,0 +1,180 @@
+import type { Logger } from 'pino';
+import type { PipelineRepository } from '../db/repositories/pipeline.js';
+import type { TaskName, TaskQueue, TaskState } from '../queue/port.js';
+import { failureReason } from './tasks.js';
+
+/**
+ * No job stays unfinished for good. The queue's own failure path (the final-failure listener)
+ * runs only in the process whose worker saw the last attempt fail; a chunk whose worker dies each
+ * time, a process that dies inside the listener, or a task Redis lost would leave the job
+ * `processing` forever. Every `intervalMs` one process (the holder of the "watchdog" lease) looks
+ * at every unfinished job and:
+ *
+ * - fails it when it made no progress (nothing written, no chunk started) for stallMs;
+ * - fails it when one of its chunks was started maxRuns times (TASK_ATTEMPTS) and is not being
+ *   analysed by a live worker now: a chunk that kills its worker is not retried for ever;
+ * - fails it when a task it needs failed for good in the queue (the listener never ran);
+ * - re-queues a task it needs that the queue no longer has, once the job has been idle idleMs.
+ *
+ * A job failed here gets one sentence, its failure callback, and its chunk marked failed, exactly
+ * as through the listener (repo.finish lets only one of them win).
+ */
+
+export interface WatchdogSettings {
+  /** runs a chunk may have (TASK_ATTEMPTS) */
+  maxRuns: number;
+  /** a processing job with no progress for this long is failed (JOB_STALL_SECONDS) */
+  stallMs: number;
+  /** a job idle this long has its missing tasks re-queued */
+  idleMs: number;
+  /** enqueue options of re-queued tasks */
+  attempts: number;
+  backoffMs: number;
+}
+
+export interface WatchdogReport {
+  failed: { jobId: string; reason: string }[];
+  requeued: { jobId: string; task: TaskName; dedupeId: string }[];
+}
+
+export interface Watchdog {
+  /** one pass over the unfinished jobs (whoever holds the lease or not: the caller decides) */
+  sweep(): Promise<WatchdogReport>;
+  /** sweeps every intervalMs while this process holds the lease; stop() ends it */
+  start(intervalMs: number): { stop(): Promise<void> };
+}
+
+/** BullMQ's words for a task that stalled too often, as a user reads them. */
+export function describeTaskFailure(reason: string): string {
+  return /stalled more than allowable limit/.test(reason)
+    ? 'its worker stopped more times than allowed (the chunk may be crashing it)'
+    : reason;
+}
+
+const minutes = (ms: number) => {
+  const m = Math.round(ms / 60_000);
+  return m >= 1 ? `${m} minute${m === 1 ? '' : 's'}` : `${Math.round(ms / 1000)} seconds`;
+};
+
+export function createWatchdog(deps: {
+  repo: Pick<PipelineRepository, 'unfinishedJobsActivity' | 'listChunks' | 'finish' | 'markChunk'>;
+  queue: Pick<TaskQueue, 'taskState' | 'enqueue' | 'tryLease'>;
+  log: Logger;
+  settings: WatchdogSettings;
+  /** enqueue the job's failure callback */
+  afterFailure(jobId: string): Promise<void>;
+}): Watchdog {
+  const { repo, queue, settings } = deps;
+
+  async function fail(report: WatchdogReport, jobId: string, reason: string, chunkIndex?: number) {
+    if (chunkIndex !== undefined)
+      await repo.markChunk(jobId, chunkIndex, { status: 'failed', error: reason });
+    if (await repo.finish(jobId, 'failed', { error: reason })) {
+      deps.log.warn({ jobId, reason }, 'watchdog failed a stuck job');
+      report.failed.push({ jobId, reason });
+      await deps.afterFailure(jobId);
+    }
+  }
+
+  /** What to do about one task the job needs: nothing, fail the job, or re-queue it. */
+  async function check(
+    report: WatchdogReport,
+    job: { id: string; userId: string; idleMs: number },
+    task: { name: TaskName; dedupeId: string; payload: { jobId: string; chunkIndex?: number } },
+    state: TaskState,
+  ): Promise<'stop' | 'ok'> {
+    if (state.state === 'failed') {
+      const reason = failureReason(
+        task.name,
+        { chunkIndex: task.payload.chunkIndex },
+        new Error(describeTaskFailure(state.reason)),
+      );
+      await fail(report, job.id, reason, task.payload.chunkIndex);
+      return 'stop';
+    }
+    if (state.state === 'missing' && job.idleMs >= settings.idleMs) {
+      await queue.enqueue(task.name as 'detect', task.payload as { jobId: string; chunkIndex: number }, {
+        dedupeId: task.dedupeId,
+        fairnessKey: job.userId,
+        attempts: settings.attempts,
+        backoffMs: settings.backoffMs,
+      });
+      report.requeued.push({ jobId: job.id, task: task.name, dedupeId: task.dedupeId });
+    }
+    return 'ok';
+  }
+
+  async function sweepJob(
+    report: WatchdogReport,
+    job: Awaited<ReturnType<typeof repo.unfinishedJobsActivity>>[number],
+  ) {
+    if (job.status === 'processing' && job.idleMs >= settings.stallMs) {
+      await fail(report, job.id, `The job made no progress for ${minutes(job.idleMs)} and was stopped.`);
+      return;
+    }
+    const chunks = job.status === 'processing' && job.chunksTotal > 0 ? await repo.listChunks(job.id) : [];
+    if (chunks.length === 0) {
+      // not planned yet: the process task (which may be waiting for the user's slot)
+      const dedupeId = `process:${job.id}`;
+      const state = await queue.taskState('process', dedupeId);
+      await check(report, job, { name: 'process', dedupeId, payload: { jobId: job.id } }, state);
+      return;
+    }
+    const left = chunks.filter((c) => c.status !== 'done');
+    if (left.length === 0) {
+      const dedupeId = `finalize:${job.id}`;
+      const state = await queue.taskState('finalize', dedupeId);
+      await check(report, job, { name: 'finalize', dedupeId, payload: { jobId: job.id } }, state);
+      return;
+    }
+    for (const c of left) {
+      const dedupeId = `detect:${job.id}:${c.chunkIndex}`;
+      const state = await queue.taskState('detect', dedupeId);
+      // started maxRuns times and nobody is on it now: it had its chances
+      if (c.attempts >= settings.maxRuns && state.state !== 'active' && state.state !== 'failed') {
+        const reason = `Analysis failed in chunk ${c.chunkIndex}: it was started ${c.attempts} times and its worker stopped each time.`;
+        await fail(report, job.id, reason, c.chunkIndex);
+        return;
+      }
+      const payload = { jobId: job.id, chunkIndex: c.chunkIndex };
+      if ((await check(report, job, { name: 'detect', dedupeId, payload }, state)) === 'stop') return;
+    }
+  }
+
+  async function sweep(): Promise<WatchdogReport> {
+    const report: WatchdogReport = { failed: [], requeued: [] };
+    for (const job of await repo.unfinishedJobsActivity()) {
+      try {
+        await sweepJob(report, job);
+      } catch (err) {
+        deps.log.warn({ jobId: job.id, err }, 'watchdog could not check a job');
+      }
+    }
+    return report;
+  }
+
+  return {
+    sweep,
+    start(intervalMs) {
+      let stopped = false;
+      let running: Promise<unknown> = Promise.resolve();
+      const tick = async () => {
+        // the lease outlives a missed tick or two, so one process keeps it while it lives
+        if (!(await queue.tryLease('watchdog', intervalMs * 3))) return;
+        await sweep();
+      };
+      const timer = setInterval(() => {
+        if (stopped) return;
+        running = running.then(tick).catch((err) => deps.log.warn({ err }, 'watchdog sweep failed'));
+      }, intervalMs);
+      timer.unref();
+      return {
+        async stop() {
+          stopped = true;
+          clearInterval(timer);
+          await running;
+        },
+      };
+    },
+  };
+}
