@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { PipelineRepository } from '../db/repositories/pipeline.js';
 import type { TaskName, TaskPayloads, TaskQueue } from '../queue/port.js';
 import { failureReason } from './tasks.js';
+import { exhaustedChunkReason } from './watchdog.js';
 
 /**
  * The pipeline as the rest of the service sees it: submit a job, cancel it, take up unfinished
@@ -65,6 +66,15 @@ export function createPipeline(deps: {
           continue;
         }
         const left = chunks.filter((c) => c.status !== 'done');
+        // a chunk started TASK_ATTEMPTS times already may be what brought the process down:
+        // fail the job instead of running it again (a crash loop)
+        const exhausted = left.find((c) => c.attempts >= settings.attempts);
+        if (exhausted) {
+          const reason = exhaustedChunkReason(exhausted.chunkIndex, exhausted.attempts);
+          await repo.markChunk(job.id, exhausted.chunkIndex, { status: 'failed', error: reason });
+          if (await repo.finish(job.id, 'failed', { error: reason })) await deps.afterFailure(job.id);
+          continue;
+        }
         for (const c of left) {
           await queue.enqueue(
             'detect',

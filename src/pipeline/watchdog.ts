@@ -11,10 +11,14 @@ import { failureReason } from './tasks.js';
  * at every unfinished job and:
  *
  * - fails it when it made no progress (nothing written, no chunk started) for stallMs;
- * - fails it when one of its chunks was started maxRuns times (TASK_ATTEMPTS) and is not being
- *   analysed by a live worker now: a chunk that kills its worker is not retried for ever;
- * - fails it when a task it needs failed for good in the queue (the listener never ran);
- * - re-queues a task it needs that the queue no longer has, once the job has been idle idleMs.
+ * - fails it when one of its chunks was started maxRuns times (TASK_ATTEMPTS) and the queue will
+ *   not run it again by itself (its worker died and no other took it up, or the queue lost it):
+ *   a chunk that kills its worker is not retried for ever;
+ * - once the job has been idle for idleMs: fails it when a task it needs failed for good in the
+ *   queue (the listener never ran), and re-queues a task it needs that the queue no longer has.
+ *
+ * A job that is moving (something written within idleMs) costs one database row and a queue
+ * lookup per chunk already started maxRuns times; an idle one a lookup per unfinished chunk.
  *
  * A job failed here gets one sentence, its failure callback, and its chunk marked failed, exactly
  * as through the listener (repo.finish lets only one of them win).
@@ -44,11 +48,9 @@ export interface Watchdog {
   start(intervalMs: number): { stop(): Promise<void> };
 }
 
-/** BullMQ's words for a task that stalled too often, as a user reads them. */
-export function describeTaskFailure(reason: string): string {
-  return /stalled more than allowable limit/.test(reason)
-    ? 'its worker stopped more times than allowed (the chunk may be crashing it)'
-    : reason;
+/** The job's error when chunk `index` was started `runs` times and its worker died each time. */
+export function exhaustedChunkReason(index: number, runs: number): string {
+  return `Analysis failed in chunk ${index}: it was started ${runs} times and its worker stopped each time.`;
 }
 
 const minutes = (ms: number) => {
@@ -87,12 +89,12 @@ export function createWatchdog(deps: {
       const reason = failureReason(
         task.name,
         { chunkIndex: task.payload.chunkIndex },
-        new Error(describeTaskFailure(state.reason)),
+        new Error(state.reason),
       );
       await fail(report, job.id, reason, task.payload.chunkIndex);
       return 'stop';
     }
-    if (state.state === 'missing' && job.idleMs >= settings.idleMs) {
+    if (state.state === 'missing') {
       await queue.enqueue(task.name as 'detect', task.payload as { jobId: string; chunkIndex: number }, {
         dedupeId: task.dedupeId,
         fairnessKey: job.userId,
@@ -112,8 +114,10 @@ export function createWatchdog(deps: {
       await fail(report, job.id, `The job made no progress for ${minutes(job.idleMs)} and was stopped.`);
       return;
     }
+    const idle = job.idleMs >= settings.idleMs;
     const chunks = job.status === 'processing' && job.chunksTotal > 0 ? await repo.listChunks(job.id) : [];
     if (chunks.length === 0) {
+      if (!idle) return;
       // not planned yet: the process task (which may be waiting for the user's slot)
       const dedupeId = `process:${job.id}`;
       const state = await queue.taskState('process', dedupeId);
@@ -122,20 +126,23 @@ export function createWatchdog(deps: {
     }
     const left = chunks.filter((c) => c.status !== 'done');
     if (left.length === 0) {
+      if (!idle) return;
       const dedupeId = `finalize:${job.id}`;
       const state = await queue.taskState('finalize', dedupeId);
       await check(report, job, { name: 'finalize', dedupeId, payload: { jobId: job.id } }, state);
       return;
     }
     for (const c of left) {
+      const exhausted = c.attempts >= settings.maxRuns;
+      if (!exhausted && !idle) continue;
       const dedupeId = `detect:${job.id}:${c.chunkIndex}`;
       const state = await queue.taskState('detect', dedupeId);
-      // started maxRuns times and nobody is on it now: it had its chances
-      if (c.attempts >= settings.maxRuns && state.state !== 'active' && state.state !== 'failed') {
-        const reason = `Analysis failed in chunk ${c.chunkIndex}: it was started ${c.attempts} times and its worker stopped each time.`;
-        await fail(report, job.id, reason, c.chunkIndex);
+      // started maxRuns times, and nothing will run it again: it had its chances
+      if (exhausted && (state.state === 'stalled' || state.state === 'missing')) {
+        await fail(report, job.id, exhaustedChunkReason(c.chunkIndex, c.attempts), c.chunkIndex);
         return;
       }
+      if (!idle) continue; // a failed task's listener may be running right now: give it time
       const payload = { jobId: job.id, chunkIndex: c.chunkIndex };
       if ((await check(report, job, { name: 'detect', dedupeId, payload }, state)) === 'stop') return;
     }

@@ -48,6 +48,12 @@ export interface BullmqQueueOptions {
 /** The backoff type of tasks retried on a schedule (EnqueueOptions.retryDelaysMs). */
 const SCHEDULE_BACKOFF = 'wd-schedule';
 
+/** BullMQ's reason for a task that stalled more than maxStalledCount times, and ours. */
+const BULL_STALLED_REASON = 'job stalled more than allowable limit';
+export const STALLED_TOO_OFTEN =
+  'its worker stopped more often than allowed (it may be what crashes the worker)';
+const readableReason = (reason: string) => (reason === BULL_STALLED_REASON ? STALLED_TOO_OFTEN : reason);
+
 /** Takes or renews a lease held under `value`, atomically. */
 const LEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
@@ -257,7 +263,7 @@ export function createBullmqQueue(opts: BullmqQueueOptions): BullmqTaskQueue {
             const final =
               job.attemptsMade >= (job.opts.attempts ?? 1) ||
               (await job.getState().catch(() => 'unknown')) === 'failed';
-            if (final) await finalFailure(name, job.data, toError(err));
+            if (final) await finalFailure(name, job.data, new Error(readableReason(toError(err).message)));
           })();
         });
         // a task left the wait list: feed the next fair-queued one
@@ -290,7 +296,7 @@ export function createBullmqQueue(opts: BullmqQueueOptions): BullmqTaskQueue {
         case 'completed':
           return { state };
         case 'failed':
-          return { state, reason: job.failedReason ?? 'failed' };
+          return { state, reason: readableReason(job.failedReason ?? 'failed') };
         case 'unknown':
           return { state: 'missing' };
         default:

@@ -5,6 +5,7 @@ import { type Kysely, sql } from 'kysely';
 import pino from 'pino';
 import type { Database } from '../../../src/db/index.js';
 import { createPipelineRepository, type PipelineRepository } from '../../../src/db/repositories/pipeline.js';
+import { createPipeline } from '../../../src/pipeline/pipeline.js';
 import { createWatchdog } from '../../../src/pipeline/watchdog.js';
 import { createBullmqQueue, deleteQueueKeys } from '../../../src/queue/bullmq.js';
 import { createMemoryQueue } from '../../../src/queue/memory.js';
@@ -243,7 +244,38 @@ for (const kind of DB_KINDS) {
       await q.close();
     });
 
-    test('a task BullMQ failed for good (the listener never ran) fails the job with its reason', async () => {
+    test('a standalone restart does not run again a chunk that already had TASK_ATTEMPTS runs', async () => {
+      const q = createMemoryQueue();
+      const u = await addUser(db);
+      const poison = await addJob(db, u, 'processing');
+      await addChunks(repo, db, poison, 2);
+      for (let i = 0; i < 2; i++)
+        await repo.markChunk(poison, 0, { status: 'running', incrementAttempts: true });
+      const fine = await addJob(db, u, 'processing');
+      await addChunks(repo, db, fine, 1);
+      await repo.markChunk(fine, 0, { status: 'running', incrementAttempts: true });
+      const callbacks: string[] = [];
+      const pipeline = createPipeline({
+        repo,
+        queue: q,
+        log,
+        settings: { attempts: 2, backoffMs: 100 },
+        afterFailure: async (jobId) => {
+          callbacks.push(jobId);
+        },
+      });
+      await pipeline.resumeUnfinished();
+      assert.equal(
+        (await repo.getJob(poison))?.error,
+        'Analysis failed in chunk 0: it was started 2 times and its worker stopped each time.',
+      );
+      assert.deepEqual(callbacks, [poison]);
+      assert.deepEqual(await q.taskState('detect', `detect:${poison}:1`), { state: 'missing' });
+      assert.deepEqual(await q.taskState('detect', `detect:${fine}:0`), { state: 'waiting' });
+      await q.close();
+    });
+
+    test('a task BullMQ failed for good (the listener never ran) fails the job once it is idle, with its reason', async () => {
       const prefix = `wdtest-${randomUUID().slice(0, 8)}`;
       const q = createBullmqQueue({ url: REDIS_URL, prefix });
       try {
@@ -267,7 +299,14 @@ for (const kind of DB_KINDS) {
         );
         await failed.promise;
         assert.equal(await repo.jobStatus(id), 'processing');
-        const report = await watchdog(q).sweep();
+        let report = await watchdog(q).sweep();
+        assert.equal(
+          report.failed.some((f) => f.jobId === id),
+          false,
+          'a job that moved within idleMs is left to finish its other chunks',
+        );
+        await age(db, id, settings.idleMs + 1000);
+        report = await watchdog(q).sweep();
         assert.deepEqual(
           report.failed.filter((f) => f.jobId === id).map((f) => f.reason),
           ['Analysis failed in chunk 1: ffmpeg exited with code 1.'],

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createBullmqQueue, deleteQueueKeys } from '../../../src/queue/bullmq.js';
+import { createBullmqQueue, deleteQueueKeys, STALLED_TOO_OFTEN } from '../../../src/queue/bullmq.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -90,15 +90,11 @@ test('a task that stalls more often than maxStalledCount fails for good, and the
       failed,
       new Promise((r) => setTimeout(() => r('no final failure in 15 s'), 15_000)),
     ]);
-    assert.deepEqual(inTime, [
-      'detect',
-      { jobId: 's', chunkIndex: 2 },
-      'job stalled more than allowable limit',
-    ]);
+    assert.deepEqual(inTime, ['detect', { jobId: 's', chunkIndex: 2 }, STALLED_TOO_OFTEN]);
     assert.equal(ran, 0, 'the stalled task was failed, not run again');
     assert.deepEqual(await q.taskState('detect', 'detect:s:2'), {
       state: 'failed',
-      reason: 'job stalled more than allowable limit',
+      reason: STALLED_TOO_OFTEN,
     });
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
