@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { Runtime } from '../../../src/runtime.js';
 import { personThenCupVideo } from '../../helpers/content.js';
@@ -31,9 +29,7 @@ const FPS = 30;
 const N = 2 * SEGMENT * FPS; // frames in the video
 let server: StandaloneServer;
 let rt: Runtime;
-let app: FastifyInstance;
 let base: string;
-let dataDir: string;
 let video: string;
 let times: number[];
 let alice: { accessToken: string };
@@ -52,7 +48,7 @@ before(async () => {
   times = await ffprobeFrameTimes(video);
   assert.equal(times.length, N, `the test video has ${N} frames`);
   server = await startStandalone({ CHUNK_SECONDS: '1' }, { prefix: 'pipe-standalone' });
-  ({ rt, app, base, dataDir } = server);
+  ({ rt, base } = server);
   alice = await registerAndLogin(base);
   bob = await registerAndLogin(base);
 });
