@@ -324,7 +324,13 @@ export function createBullmqQueue(opts: BullmqQueueOptions): BullmqTaskQueue {
       closed = true;
       for (const t of timers) clearInterval(t);
       abort.abort(new Error('The task queue is closing.'));
-      await Promise.all([...pumping.values()]);
+      // a pump in flight finishes its step (Redis down: it would wait for ever, so not past 2 s)
+      let pumpTimer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all([...pumping.values()]),
+        new Promise((r) => (pumpTimer = setTimeout(r, 2000))),
+      ]);
+      clearTimeout(pumpTimer);
       let timer: NodeJS.Timeout | undefined;
       const graceful = Promise.all(workers.map((wk) => wk.close()));
       const timedOut = await Promise.race([

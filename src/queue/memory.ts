@@ -5,6 +5,7 @@ import {
   type EnqueueOptions,
   type FinalFailureListener,
   retryDelayFor,
+  TASK_NAMES,
   type TaskHandlers,
   type TaskName,
   type TaskPayloads,
@@ -29,9 +30,14 @@ interface Item {
  * backoff on timers, dedupe while queued/running/waiting to retry, round-robin across fairness
  * keys (FairQueue), final-failure listeners, graceful close. Tasks do not survive the process
  * (the standalone app re-enqueues unfinished jobs at start-up).
+ *
+ * Like BullMQ's one queue per task name, each name has its own FairQueue, and the free slot goes
+ * to the names in turn: a user's short `process` or `finalize` task waits for the task running
+ * now, not for a turn among everybody's `detect` tasks.
  */
 export function createMemoryQueue(): TaskQueue {
-  const ready = new FairQueue<Item>();
+  const ready = new Map<TaskName, FairQueue<Item>>(TASK_NAMES.map((n) => [n, new FairQueue<Item>()]));
+  let nameTurn = 0; // the index in TASK_NAMES whose turn comes next
   const timers = new Set<NodeJS.Timeout>();
   /** dedupeId → where that task is; absent once it finished (either way) */
   const states = new Map<string, 'waiting' | 'delayed' | 'active'>();
@@ -52,7 +58,7 @@ export function createMemoryQueue(): TaskQueue {
   function later(item: Item, ms: number) {
     const push = () => {
       mark(item, 'waiting');
-      ready.push(item.fairnessKey, item);
+      ready.get(item.name)?.push(item.fairnessKey, item);
       pump();
     };
     if (ms <= 0) return push();
@@ -64,10 +70,24 @@ export function createMemoryQueue(): TaskQueue {
     timers.add(t);
   }
 
+  /** The next task: names in turn, then round-robin across keys within the name. */
+  function take(): Item | undefined {
+    for (let i = 0; i < TASK_NAMES.length; i++) {
+      const k = (nameTurn + i) % TASK_NAMES.length;
+      const name = TASK_NAMES[k];
+      const item = consumed.has(name) ? ready.get(name)?.take() : undefined;
+      if (item) {
+        nameTurn = k + 1;
+        return item;
+      }
+    }
+    return undefined;
+  }
+
   function pump() {
     if (closed || !handlers) return;
     while (running.size < concurrency) {
-      const item = ready.take((it) => consumed.has(it.name));
+      const item = take();
       if (!item) return;
       mark(item, 'active');
       const p = runItem(item).finally(() => {

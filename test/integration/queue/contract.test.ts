@@ -238,13 +238,45 @@ for (const { name, make } of adapters) {
       for (let i = 0; i < 10; i++)
         await q.enqueue('detect', { jobId: 'A', chunkIndex: i }, { fairnessKey: 'a' });
       await q.enqueue('detect', { jobId: 'B', chunkIndex: 0 }, { fairnessKey: 'b' });
+      const startedBeforeB = order.length;
       await allDone.promise;
       // once B started, no run of more than two B tasks in a row while A still had work
       const firstB = order.indexOf('B');
       const lastA = order.lastIndexOf('A');
       const window = order.slice(firstB, lastA).join('');
       assert.doesNotMatch(window, /BBB/, order.join(''));
-      assert.ok(firstB <= 3, `B started as task ${firstB + 1}: ${order.join('')}`);
+      assert.ok(startedBeforeB < 8, `A still had work when B came (${startedBeforeB} started)`);
+      assert.ok(firstB - startedBeforeB <= 1, `B started as task ${firstB + 1}: ${order.join('')}`);
+      await q.close();
+    });
+
+    test("a user's next task of another name does not wait for a turn among everybody's detect tasks", async () => {
+      const q = make();
+      const order: string[] = [];
+      const done = deferred();
+      await q.work(
+        {
+          detect: async (p) => {
+            order.push(`${p.jobId}:detect`);
+            // like the pipeline: B's last detect enqueues B's finalize
+            if (p.jobId === 'B')
+              await q.enqueue('finalize', { jobId: 'B' }, { fairnessKey: 'b', dedupeId: 'finalize:B' });
+            await sleep(40);
+          },
+          finalize: async () => {
+            order.push('B:finalize');
+            done.resolve();
+          },
+        },
+        { concurrency: 1 },
+      );
+      for (let i = 0; i < 10; i++)
+        await q.enqueue('detect', { jobId: 'A', chunkIndex: i }, { fairnessKey: 'a', dedupeId: `A:${i}` });
+      await sleep(60);
+      await q.enqueue('detect', { jobId: 'B', chunkIndex: 0 }, { fairnessKey: 'b', dedupeId: 'B:0' });
+      await done.promise;
+      const between = order.indexOf('B:finalize') - order.indexOf('B:detect') - 1;
+      assert.equal(between, 0, `tasks between B's detect and its finalize: ${order.join(' ')}`);
       await q.close();
     });
 
