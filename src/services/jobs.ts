@@ -15,7 +15,7 @@ import {
 } from '../errors.js';
 import { ProbeError, type VideoProbe } from '../media/probe.js';
 import type { BlobStore } from '../storage/local.js';
-import { parseJobOptions, sanitizeFilename } from './jobs-options.js';
+import { checkCallbackHost, parseJobOptions, sanitizeFilename } from './jobs-options.js';
 
 /** What the HTTP layer hands over: @fastify/multipart's parts, structurally. */
 export type UploadPart =
@@ -25,7 +25,7 @@ export type UploadPart =
 /** What the jobs service asks of the pipeline: take a new job. (A canceled or deleted job needs
  * nothing: its remaining tasks see the status and stop.) */
 export interface JobSubmitter {
-  submit(jobId: string): Promise<void>;
+  submit(job: { id: string; userId: string }): Promise<void>;
 }
 
 export interface JobsServiceDeps {
@@ -201,6 +201,7 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
           modelLabels: deps.modelLabels,
           callbackAllowlist: config.callbackAllowlist,
         });
+        await checkCallbackHost(options, { callbackAllowlist: config.callbackAllowlist });
 
         let probe: VideoProbe;
         try {
@@ -231,7 +232,7 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
           options,
         });
         try {
-          await deps.pipeline.submit(id);
+          await deps.pipeline.submit(row);
         } catch (e) {
           await jobs.delete(id, userId).catch(() => {});
           throw e;
