@@ -61,6 +61,19 @@ const specs = {
   FFPROBE_PATH: { schema: Type.String({ minLength: 1 }), default: undefined },
   CALLBACK_ALLOWLIST: { schema: Type.String(), default: undefined },
   CALLBACK_SECRET: { schema: Type.String({ minLength: 1 }), default: undefined },
+  // seconds between callback attempts, comma-separated, each spread by ±20 % (default: the
+  // schedule in src/pipeline/next.ts, 10,60,300,1800,7200,21600)
+  CALLBACK_RETRY_DELAYS: {
+    schema: Type.String({ pattern: '^\\s*\\d+(\\.\\d+)?(\\s*,\\s*\\d+(\\.\\d+)?)*\\s*$' }),
+    default: undefined,
+  },
+  // jobs one user may have processing at once; more wait as queued (0: no limit)
+  USER_MAX_ACTIVE_JOBS: { schema: Type.Integer({ minimum: 0, maximum: 10000 }), default: 0 },
+  // a processing job with no progress for this long is failed by the watchdog
+  JOB_STALL_SECONDS: { schema: Type.Number({ exclusiveMinimum: 0 }), default: 3600 },
+  WATCHDOG_INTERVAL_SECONDS: { schema: Type.Number({ exclusiveMinimum: 0 }), default: 30 },
+  // fair-queued tasks waiting inside BullMQ at once, per task name (see src/queue/fair-redis.ts)
+  QUEUE_FAIR_WINDOW: { schema: Type.Integer({ minimum: 1, maximum: 1000 }), default: 1 },
   MEDIA_URL_TTL_SECONDS: { schema: Type.Integer({ minimum: 1 }), default: 3600 },
   // argon2id cost; the defaults follow OWASP's recommendation (19 MiB, 2 passes). Tests lower them.
   ARGON2_MEMORY_KIB: { schema: Type.Integer({ minimum: 1024 }), default: 19456 },
@@ -143,6 +156,13 @@ export interface Config {
   /** hostnames callbacks may go to; null = any public host */
   callbackAllowlist: readonly string[] | null;
   callbackSecret: string;
+  /** delays between callback attempts (ms; attempts = length + 1); null: the built-in schedule */
+  callbackRetryDelaysMs: readonly number[] | null;
+  /** 0 = no limit */
+  userMaxActiveJobs: number;
+  jobStallSeconds: number;
+  watchdogIntervalSeconds: number;
+  queueFairWindow: number;
   mediaUrlTtlSeconds: number;
   argon2: { memoryCost: number; timeCost: number };
   /** Fastify's trustProxy: false (default), true, a hop count, or proxy addresses/CIDRs */
@@ -346,6 +366,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     callbackSecret:
       raw.CALLBACK_SECRET ??
       createHmac('sha256', secret).update('web-detector callback secret').digest('base64url'),
+    callbackRetryDelaysMs:
+      raw.CALLBACK_RETRY_DELAYS === undefined
+        ? null
+        : raw.CALLBACK_RETRY_DELAYS.split(',').map((x) => Math.round(Number(x.trim()) * 1000)),
+    userMaxActiveJobs: raw.USER_MAX_ACTIVE_JOBS ?? 0,
+    jobStallSeconds: raw.JOB_STALL_SECONDS ?? 3600,
+    watchdogIntervalSeconds: raw.WATCHDOG_INTERVAL_SECONDS ?? 30,
+    queueFairWindow: raw.QUEUE_FAIR_WINDOW ?? 1,
     mediaUrlTtlSeconds: raw.MEDIA_URL_TTL_SECONDS ?? 3600,
     argon2: { memoryCost: raw.ARGON2_MEMORY_KIB ?? 19456, timeCost: raw.ARGON2_TIME_COST ?? 2 },
     trustProxy: parseTrustProxy(raw.TRUST_PROXY),

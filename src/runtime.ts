@@ -18,9 +18,11 @@ import { frameJpeg } from './media/frame-jpeg.js';
 import { probeVideo } from './media/probe.js';
 import { createPipelineMetrics, createQueueMetrics, type PipelineMetrics } from './observability/metrics.js';
 import { deliverCallback } from './pipeline/callbacks.js';
+import { createJobFailer } from './pipeline/failures.js';
 import { createTaskHandlers } from './pipeline/handlers.js';
 import { createJobScheduler } from './pipeline/next.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
+import { createWatchdog } from './pipeline/watchdog.js';
 import { createBullmqQueue } from './queue/bullmq.js';
 import { createMemoryQueue } from './queue/memory.js';
 import type { TaskName, TaskQueue } from './queue/port.js';
@@ -175,6 +177,7 @@ export function createTaskQueue(config: Config): TaskQueue {
     prefix: config.queuePrefix,
     lockDuration: config.queueLockMs,
     stalledInterval: config.queueStalledMs,
+    fairWindow: config.queueFairWindow,
   });
 }
 
@@ -201,8 +204,19 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   const scheduler = createJobScheduler({
     queue,
     retry: { attempts: config.taskAttempts, backoffMs: config.taskBackoffMs },
+    callbackRetryDelaysMs: config.callbackRetryDelaysMs ?? undefined,
   });
-  const pipeline = createPipeline({ jobs: repos.jobs, chunks: repos.chunks, queue, scheduler, log });
+  const failJob = createJobFailer({ jobs: repos.jobs, chunks: repos.chunks, scheduler });
+  const pipeline = createPipeline({
+    jobs: repos.jobs,
+    chunks: repos.chunks,
+    queue,
+    scheduler,
+    failJob,
+    maxRuns: config.taskAttempts,
+    log,
+  });
+  let watchdog: { stop(): Promise<void> } | undefined;
   const metrics = createPipelineMetrics();
   if (opts.workers) {
     const handlers = createTaskHandlers({
@@ -224,12 +238,30 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
         decodeReadAhead: opts.decodeReadAhead,
         writeEveryMs: opts.writeEveryMs,
       },
+      jobSlots: { limit: config.userMaxActiveJobs },
     });
     const concurrency = opts.concurrency ?? config.workerConcurrency;
     await queue.work(metrics.instrumentHandlers(handlers, { concurrency, names: opts.queues }), {
       concurrency,
       names: opts.queues,
     });
+    // processes that plan jobs also watch them (one at a time: the watchdog takes a queue lease)
+    if (!opts.queues || opts.queues.includes('process')) {
+      watchdog = createWatchdog({
+        jobs: repos.jobs,
+        chunks: repos.chunks,
+        queue,
+        scheduler,
+        failJob,
+        log,
+        settings: {
+          maxRuns: config.taskAttempts,
+          stallMs: config.jobStallSeconds * 1000,
+          // long enough for a dead worker's task to be seen stalled and taken up again first
+          idleMs: Math.max(60_000, 2 * (config.queueLockMs + config.queueStalledMs)),
+        },
+      }).start(config.watchdogIntervalSeconds * 1000);
+    }
   }
 
   // services
@@ -345,6 +377,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     close() {
       closing ??= (async () => {
         await app.close(); // stop accepting, finish in-flight requests (event streams end)
+        await watchdog?.stop(); // a sweep in progress ends before the queue it uses closes
         jobWatcher.close();
         await housekeeping.stop();
         rateLimitRedis?.disconnect();

@@ -1,7 +1,9 @@
 import { createHmac } from 'node:crypto';
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { isIP, type LookupFunction } from 'node:net';
+import { Agent, buildConnector, request } from 'undici';
 import type { JobRecord } from '../db/repositories/jobs.js';
+import { classifyAddress, isLocalName, normalizeHost } from '../net/address.js';
 
 /**
  * Job callbacks: when a job completes or fails we POST its status to the `callbackUrl` the user
@@ -11,11 +13,16 @@ import type { JobRecord } from '../db/repositories/jobs.js';
  *   X-WebDetector-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" with CALLBACK_SECRET>
  *
  * The timestamp is inside the signed text so a captured request cannot be replayed later with a
- * new timestamp. Retries with backoff come from the queue (the `notify` task).
+ * new timestamp. Retries come from the queue (the `notify` task, on the schedule in next.ts).
  *
- * Only http(s) URLs are accepted. With CALLBACK_ALLOWLIST set, the host must be on it; without
- * it, any host is allowed except those that resolve to loopback, private, link-local or other
- * non-public addresses, so the service cannot be used to probe the network it runs in.
+ * Only http(s) URLs are accepted. With CALLBACK_ALLOWLIST set, the host must be on it (and may
+ * then be anything, private included: the operator chose it). Without it, only hosts whose every
+ * address is global unicast (see src/net/address.ts) are reached, so the service cannot be used to
+ * probe the network it runs in. The check is made when the job is created (checkCallbackUrl, and
+ * checkCallbackTarget for names) and again at delivery, where the connection goes to exactly the
+ * address that was checked: the dispatcher's own lookup resolves the name once, refuses
+ * non-public answers and hands the checked addresses to the socket (no second resolution, so a
+ * DNS answer that changes between check and connect, "rebinding", gains nothing).
  */
 
 export class CallbackUrlError extends Error {
@@ -36,11 +43,32 @@ export class CallbackResponseError extends Error {
   }
 }
 
+/** Resolves a hostname to every address it has (the system resolver by default; tests inject one). */
+export type ResolveHost = (host: string) => Promise<string[]>;
+
+const systemResolve: ResolveHost = async (host) =>
+  (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
+
 export function signCallback(secret: string, timestamp: number, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
-/** Syntax and allowlist check, done when the job is created. Throws CallbackUrlError. */
+const onAllowlist = (host: string, allowlist: readonly string[] | null) =>
+  !!allowlist && allowlist.length > 0 && allowlist.includes(normalizeHost(host));
+
+function refuseAddress(host: string, address: string, reason: string): CallbackUrlError {
+  const what = normalizeHost(host) === normalizeHost(address) ? address : `${host} (${address})`;
+  return new CallbackUrlError(
+    `callbackUrl host ${what} is not a public address (${reason}); add it to CALLBACK_ALLOWLIST to allow it.`,
+  );
+}
+
+/**
+ * Everything that can be checked without DNS, done when the job is created and again at delivery:
+ * scheme, credentials, the allowlist, and, without an allowlist, IP literals (in every form WHATWG
+ * URL accepts: `[::ffff:127.0.0.1]`, `0x7f.1`, ...) and local names (`localhost.`, `*.internal`,
+ * single labels). Throws CallbackUrlError with one sentence.
+ */
 export function checkCallbackUrl(raw: string, allowlist: readonly string[] | null): URL {
   let url: URL;
   try {
@@ -52,45 +80,114 @@ export function checkCallbackUrl(raw: string, allowlist: readonly string[] | nul
     throw new CallbackUrlError('callbackUrl must use http or https.');
   }
   if (url.username || url.password) throw new CallbackUrlError('callbackUrl must not contain credentials.');
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (allowlist && allowlist.length > 0 && !allowlist.includes(host)) {
-    throw new CallbackUrlError(`callbackUrl host ${host} is not on this server's callback allowlist.`);
+  const host = normalizeHost(url.hostname);
+  if (allowlist && allowlist.length > 0) {
+    if (!onAllowlist(host, allowlist))
+      throw new CallbackUrlError(`callbackUrl host ${host} is not on this server's callback allowlist.`);
+    return url;
+  }
+  if (isIP(host)) {
+    const c = classifyAddress(host);
+    if (!c.global) throw refuseAddress(host, host, c.reason);
+  } else if (isLocalName(host)) {
+    throw new CallbackUrlError(
+      `callbackUrl host ${host} is a local name; use a public host or add it to CALLBACK_ALLOWLIST.`,
+    );
   }
   return url;
 }
 
-/** True for addresses a callback must not reach unless explicitly allowlisted. */
-export function isNonPublicAddress(ip: string): boolean {
-  if (isIP(ip) === 4) {
-    const [a, b] = ip.split('.').map(Number);
-    return (
-      a === 0 ||
-      a === 10 ||
-      a === 127 ||
-      (a === 100 && b >= 64 && b <= 127) ||
-      (a === 169 && b === 254) ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) ||
-      (a === 198 && (b === 18 || b === 19)) ||
-      a >= 224
-    );
+/**
+ * The addresses a callback to `host` may connect to: all of them when the host is allowlisted,
+ * otherwise all of them only if every one is global unicast (a name that also resolves to a
+ * private address is refused as a whole: that is how rebinding and split answers are played).
+ */
+export async function resolveCallbackHost(
+  host: string,
+  opts: { allowlist: readonly string[] | null; resolve?: ResolveHost },
+): Promise<string[]> {
+  const name = normalizeHost(host);
+  const addresses = isIP(name) ? [name] : await (opts.resolve ?? systemResolve)(name);
+  if (addresses.length === 0) throw new CallbackUrlError(`callbackUrl host ${name} has no address.`);
+  if (onAllowlist(name, opts.allowlist)) return addresses;
+  for (const a of addresses) {
+    const c = classifyAddress(a);
+    if (!c.global) throw refuseAddress(name, a, c.reason);
   }
-  const v6 = ip.toLowerCase();
-  if (v6 === '::1' || v6 === '::') return true;
-  if (v6.startsWith('::ffff:')) return isNonPublicAddress(v6.slice(7));
-  return /^(fc|fd|fe8|fe9|fea|feb|ff)/.test(v6);
+  return addresses;
 }
 
-/** Resolves the host and refuses non-public addresses when no allowlist is configured. */
-export async function checkCallbackTarget(url: URL, allowlist: readonly string[] | null): Promise<void> {
-  if (allowlist && allowlist.length > 0) return; // the operator chose the hosts explicitly
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
-  if (addresses.some(isNonPublicAddress)) {
-    throw new CallbackUrlError(
-      `callbackUrl host ${host} is a private or local address; add it to CALLBACK_ALLOWLIST to allow it.`,
-    );
+/**
+ * The DNS half of the check at job creation: refuses a name that resolves to a non-public address
+ * now (400 at once, rather than a callback that silently never arrives). A name that does not
+ * resolve at all is let through: delivery checks again, and DNS may be back by then.
+ */
+export async function checkCallbackTarget(
+  url: URL,
+  allowlist: readonly string[] | null,
+  opts: { resolve?: ResolveHost; timeoutMs?: number } = {},
+): Promise<void> {
+  const resolve = opts.resolve ?? systemResolve;
+  let timer: NodeJS.Timeout | undefined;
+  // a slow resolver must not hold the upload's answer: after timeoutMs the name counts as unresolved
+  const bounded: ResolveHost = (host) =>
+    Promise.race([
+      resolve(host),
+      new Promise<string[]>((r) => {
+        timer = setTimeout(() => r([]), opts.timeoutMs ?? 3000);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  try {
+    await resolveCallbackHost(url.hostname, { allowlist, resolve: bounded });
+  } catch (e) {
+    if (e instanceof CallbackUrlError && !/has no address/.test(e.message)) throw e;
   }
+}
+
+/**
+ * An undici dispatcher that connects only to checked addresses. Its socket-level lookup is the only
+ * resolution made: it resolves, checks and returns the addresses the socket then connects to. IP
+ * literals (which never reach a lookup) are checked by the connector before it opens anything.
+ */
+export function createCallbackDispatcher(opts: {
+  allowlist: readonly string[] | null;
+  resolve?: ResolveHost;
+  timeoutMs?: number;
+}): Agent {
+  const lookup: LookupFunction = (hostname, options, callback) => {
+    resolveCallbackHost(hostname, opts).then(
+      (addresses) => {
+        const family = options.family === 4 || options.family === 6 ? options.family : 0;
+        const usable = addresses.filter((a) => family === 0 || isIP(a) === family);
+        if (usable.length === 0) {
+          callback(new CallbackUrlError(`callbackUrl host ${hostname} has no IPv${family} address.`), '', 0);
+        } else if (options.all) {
+          (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(
+            null,
+            usable.map((address) => ({ address, family: isIP(address) })),
+          );
+        } else {
+          callback(null, usable[0], isIP(usable[0]));
+        }
+      },
+      (err) => callback(err, '', 0),
+    );
+  };
+  const connect = buildConnector({ lookup, timeout: opts.timeoutMs ?? 10_000 });
+  return new Agent({
+    connect(options, callback) {
+      const host = normalizeHost(options.hostname);
+      if (isIP(host)) {
+        // no lookup runs for a literal: check it here, before any socket exists
+        resolveCallbackHost(host, opts).then(
+          () => connect(options, callback),
+          (err) => callback(err, null),
+        );
+        return;
+      }
+      connect(options, callback);
+    },
+  });
 }
 
 export interface CallbackPayload {
@@ -121,31 +218,50 @@ export function callbackPayload(
 }
 
 /**
- * One delivery attempt: the receiver's status when it is a 2xx; throws on network errors and
- * (CallbackResponseError) on other answers, so the queue retries.
+ * One delivery attempt: the receiver's status when it is a 2xx; throws on refusals, network errors
+ * and (CallbackResponseError) on other answers, so the queue retries.
  */
 export async function deliverCallback(
   url: string,
   payload: CallbackPayload,
-  opts: { secret: string; allowlist: readonly string[] | null; timeoutMs?: number; now?: () => number },
+  opts: {
+    secret: string;
+    allowlist: readonly string[] | null;
+    timeoutMs?: number;
+    now?: () => number;
+    /** the resolver the dispatcher uses (tests) */
+    resolve?: ResolveHost;
+  },
 ): Promise<{ status: number }> {
   const parsed = checkCallbackUrl(url, opts.allowlist);
-  await checkCallbackTarget(parsed, opts.allowlist);
   const body = JSON.stringify(payload);
   const timestamp = Math.floor((opts.now ?? Date.now)() / 1000);
-  const res = await fetch(parsed, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'user-agent': 'web-detector',
-      'x-webdetector-timestamp': String(timestamp),
-      'x-webdetector-signature': signCallback(opts.secret, timestamp, body),
-    },
-    body,
-    redirect: 'manual', // a redirect could lead to a host the checks above did not see
-    signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const dispatcher = createCallbackDispatcher({
+    allowlist: opts.allowlist,
+    resolve: opts.resolve,
+    timeoutMs,
   });
-  await res.body?.cancel();
-  if (res.status < 200 || res.status >= 300) throw new CallbackResponseError(res.status, parsed.host);
-  return { status: res.status };
+  try {
+    // undici's request never follows redirects: a 3xx is an answer like any other non-2xx
+    const res = await request(parsed, {
+      method: 'POST',
+      dispatcher,
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'web-detector',
+        'x-webdetector-timestamp': String(timestamp),
+        'x-webdetector-signature': signCallback(opts.secret, timestamp, body),
+      },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    await res.body.dump();
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      throw new CallbackResponseError(res.statusCode, parsed.host);
+    }
+    return { status: res.statusCode };
+  } finally {
+    await dispatcher.close().catch(() => {});
+  }
 }

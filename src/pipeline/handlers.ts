@@ -8,6 +8,7 @@ import type { TaskHandler, TaskName } from '../queue/port.js';
 import type { BlobStore } from '../storage/local.js';
 import type { ChunkAnalysisDeps, ChunkAnalysisSettings } from './analyse-chunk.js';
 import type { deliverCallback } from './callbacks.js';
+import { withJobSlot } from './job-slots.js';
 import type { JobScheduler } from './next.js';
 import { createDetectTask } from './tasks/detect.js';
 import { createFinalizeTask } from './tasks/finalize.js';
@@ -36,12 +37,14 @@ export interface TaskHandlerDeps {
   deliver: typeof deliverCallback;
   callbacks: { secret: string; allowlist: readonly string[] | null };
   settings: ChunkAnalysisSettings & { chunkSeconds: number };
+  /** USER_MAX_ACTIVE_JOBS (0: no limit), and how often a job over it looks again (ms) */
+  jobSlots?: { limit: number; pollMs?: number };
   metrics?: ChunkAnalysisDeps['metrics'];
 }
 
 export function createTaskHandlers(deps: TaskHandlerDeps): { [N in TaskName]: TaskHandler<N> } {
   return {
-    process: createProcessTask(deps),
+    process: withJobSlot(createProcessTask(deps), { jobs: deps.jobs, limit: 0, ...deps.jobSlots }),
     detect: createDetectTask(deps),
     finalize: createFinalizeTask(deps),
     notify: createNotifyTask(deps),

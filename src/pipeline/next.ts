@@ -2,8 +2,9 @@ import type { EnqueueOptions, TaskName, TaskPayloads, TaskQueue } from '../queue
 
 /**
  * What comes next in a job's life, and how each task is queued: the one place that enqueues
- * pipeline tasks. The process task, the detect task, finalize and a restarted standalone server
- * all move a job on through here, so they cannot disagree about dedupe ids or retries.
+ * pipeline tasks. The process task, the detect task, finalize, the watchdog and a restarted
+ * standalone server all move a job on through here, so they cannot disagree about dedupe ids,
+ * retries or whose turn a task takes (its fairness key, the job's owner).
  */
 
 export interface RetrySettings {
@@ -13,23 +14,53 @@ export interface RetrySettings {
   backoffMs: number;
 }
 
-/** A callback is worth more tries than a chunk: the receiver may be briefly down. */
-const CALLBACK_RETRY: RetrySettings = { attempts: 5, backoffMs: 2000 };
+/**
+ * Delays between callback deliveries: 10 s, 1 min, 5 min, 30 min, 2 h, 6 h (about 8.6 h in all),
+ * so a receiver that is down for hours still gets its callback. CALLBACK_RETRY_DELAYS replaces it.
+ */
+export const CALLBACK_RETRY_DELAYS_MS: readonly number[] = [
+  10_000, 60_000, 300_000, 1_800_000, 7_200_000, 21_600_000,
+];
+/** Each delay is spread by ±20 % so receivers coming back up are not hit by every sender at once. */
+export const CALLBACK_RETRY_JITTER = 0.2;
+
+/** A job as the scheduler needs it: its id, and its owner (the fairness key of its tasks). */
+export interface JobRef {
+  id: string;
+  userId: string;
+}
+
+/** The dedupe id of a task: one per job (and chunk) and task name. The watchdog asks the queue by it. */
+export function taskId<N extends TaskName>(name: N, payload: TaskPayloads[N]): string {
+  const chunk = 'chunkIndex' in payload ? `:${payload.chunkIndex}` : '';
+  return `${name}:${payload.jobId}${chunk}`;
+}
 
 /**
- * How a task is deduplicated and retried (as immich's getJobOptions). The dedupe id makes
- * enqueueing idempotent: a task already queued or running for the same job (and chunk) is not
- * added again, so "enqueue what comes next" may safely run twice.
+ * How a task is deduplicated, retried and scheduled (as immich's getJobOptions). The dedupe id
+ * makes enqueueing idempotent: a task already queued or running for the same job (and chunk) is
+ * not added again, so "enqueue what comes next" may safely run twice. Pipeline tasks carry their
+ * job owner's id as fairness key: the queue serves users in turn (see src/queue/fair.ts).
+ * Callbacks are retried on a schedule over hours instead (and are not fair-queued: each is one
+ * short POST).
  */
 export function taskOptions<N extends TaskName>(
   name: N,
   payload: TaskPayloads[N],
-  retry: RetrySettings,
+  retry: RetrySettings & { callbackDelaysMs?: readonly number[] },
+  owner?: string,
 ): EnqueueOptions {
-  const { jobId } = payload;
-  const chunk = 'chunkIndex' in payload ? `:${payload.chunkIndex}` : '';
-  const r = name === 'notify' ? CALLBACK_RETRY : retry;
-  return { dedupeId: `${name}:${jobId}${chunk}`, attempts: r.attempts, backoffMs: r.backoffMs };
+  const dedupeId = taskId(name, payload);
+  if (name === 'notify') {
+    const delays = retry.callbackDelaysMs ?? CALLBACK_RETRY_DELAYS_MS;
+    return {
+      dedupeId,
+      attempts: delays.length + 1,
+      retryDelaysMs: delays,
+      retryJitter: CALLBACK_RETRY_JITTER,
+    };
+  }
+  return { dedupeId, attempts: retry.attempts, backoffMs: retry.backoffMs, fairnessKey: owner };
 }
 
 export interface ChunkState {
@@ -39,14 +70,14 @@ export interface ChunkState {
 
 export interface JobScheduler {
   /** A new job: plan it. */
-  plan(jobId: string): Promise<void>;
+  plan(job: JobRef): Promise<void>;
   /**
    * A planned job: a detect task for every chunk not done yet, or finalize when all are done.
    * Returns how many detect tasks it queued.
    */
-  continueJob(jobId: string, chunks: ChunkState[]): Promise<number>;
+  continueJob(job: JobRef, chunks: ChunkState[]): Promise<number>;
   /** Every chunk is done: summarise and complete the job. */
-  finalize(jobId: string): Promise<void>;
+  finalize(job: JobRef): Promise<void>;
   /** The job finished: deliver its callback, if it has one. */
   callback(jobId: string, callbackUrl: string | null): Promise<void>;
   /**
@@ -59,18 +90,21 @@ export interface JobScheduler {
 export function createJobScheduler(deps: {
   queue: Pick<TaskQueue, 'enqueue'>;
   retry: RetrySettings;
+  /** delays between callback attempts (CALLBACK_RETRY_DELAYS; default CALLBACK_RETRY_DELAYS_MS) */
+  callbackRetryDelaysMs?: readonly number[];
 }): JobScheduler {
-  const enqueue = <N extends TaskName>(name: N, payload: TaskPayloads[N]) =>
-    deps.queue.enqueue(name, payload, taskOptions(name, payload, deps.retry));
+  const retry = { ...deps.retry, callbackDelaysMs: deps.callbackRetryDelaysMs };
+  const enqueue = <N extends TaskName>(name: N, payload: TaskPayloads[N], owner?: string) =>
+    deps.queue.enqueue(name, payload, taskOptions(name, payload, retry, owner));
   return {
-    plan: (jobId) => enqueue('process', { jobId }),
-    async continueJob(jobId, chunks) {
+    plan: (job) => enqueue('process', { jobId: job.id }, job.userId),
+    async continueJob(job, chunks) {
       const left = chunks.filter((c) => c.status !== 'done');
-      for (const c of left) await enqueue('detect', { jobId, chunkIndex: c.chunkIndex });
-      if (left.length === 0) await enqueue('finalize', { jobId });
+      for (const c of left) await enqueue('detect', { jobId: job.id, chunkIndex: c.chunkIndex }, job.userId);
+      if (left.length === 0) await enqueue('finalize', { jobId: job.id }, job.userId);
       return left.length;
     },
-    finalize: (jobId) => enqueue('finalize', { jobId }),
+    finalize: (job) => enqueue('finalize', { jobId: job.id }, job.userId),
     async callback(jobId, callbackUrl) {
       if (callbackUrl) await enqueue('notify', { jobId });
     },

@@ -2,24 +2,27 @@ import type { Logger } from 'pino';
 import type { ChunksRepository } from '../db/repositories/chunks.js';
 import type { JobsRepository } from '../db/repositories/jobs.js';
 import type { TaskName, TaskPayloads, TaskQueue } from '../queue/port.js';
-import { failureReason } from './failures.js';
-import type { JobScheduler } from './next.js';
+import { exhaustedChunkReason, type FailJob, failureReason } from './failures.js';
+import type { JobRef, JobScheduler } from './next.js';
 
 /**
  * The pipeline as the rest of the service sees it: submit a job, take up unfinished jobs after a
  * restart, and turn a task's last failed attempt into a failed job with a sentence.
  */
 export interface Pipeline {
-  submit(jobId: string): Promise<void>;
+  submit(job: JobRef): Promise<void>;
   /** Standalone restart: re-enqueue what an in-memory queue lost when the process stopped. */
   resumeUnfinished(): Promise<number>;
 }
 
 export function createPipeline(deps: {
-  jobs: Pick<JobsRepository, 'listUnfinished' | 'fail' | 'getById'>;
-  chunks: Pick<ChunksRepository, 'list' | 'mark'>;
+  jobs: Pick<JobsRepository, 'listUnfinished'>;
+  chunks: Pick<ChunksRepository, 'list'>;
   queue: Pick<TaskQueue, 'onFinalFailure'>;
   scheduler: JobScheduler;
+  failJob: FailJob;
+  /** runs a chunk may have (TASK_ATTEMPTS): one started that often is not run again at restart */
+  maxRuns: number;
   log: Logger;
 }): Pipeline {
   const { jobs, chunks, scheduler } = deps;
@@ -31,23 +34,27 @@ export function createPipeline(deps: {
       return;
     }
     const chunkIndex = 'chunkIndex' in payload ? payload.chunkIndex : undefined;
-    const reason = failureReason(name, { chunkIndex }, error);
-    if (chunkIndex !== undefined) await chunks.mark(jobId, chunkIndex, { status: 'failed', error: reason });
-    if (await jobs.fail(jobId, reason)) {
+    if (await deps.failJob(jobId, failureReason(name, { chunkIndex }, error), chunkIndex))
       deps.log.warn({ jobId, task: name, err: error }, 'job failed');
-      const job = await jobs.getById(jobId);
-      await scheduler.callback(jobId, job?.options.callbackUrl ?? null);
-    }
   });
 
   return {
-    submit: (jobId) => scheduler.plan(jobId),
+    submit: (job) => scheduler.plan(job),
     async resumeUnfinished() {
       const unfinished = await jobs.listUnfinished();
       for (const job of unfinished) {
         const planned = job.status === 'processing' ? await chunks.list(job.id) : [];
-        if (planned.length === 0) await scheduler.plan(job.id);
-        else await scheduler.continueJob(job.id, planned);
+        // a chunk started TASK_ATTEMPTS times already may be what brought the process down:
+        // fail the job instead of running it again (a crash loop)
+        const exhausted = planned.find((c) => c.status !== 'done' && c.attempts >= deps.maxRuns);
+        if (exhausted)
+          await deps.failJob(
+            job.id,
+            exhaustedChunkReason(exhausted.chunkIndex, exhausted.attempts),
+            exhausted.chunkIndex,
+          );
+        else if (planned.length === 0) await scheduler.plan(job);
+        else await scheduler.continueJob(job, planned);
       }
       return unfinished.length;
     },

@@ -1,14 +1,17 @@
+import { FairQueue } from './fair.js';
 import {
-  backoffDelay,
   checkHandlers,
-  DEFAULT_BACKOFF_MS,
+  DeferTask,
   type EnqueueOptions,
   emptyCounts,
   type FinalFailureListener,
+  retryDelayFor,
+  TASK_NAMES,
   type TaskHandlers,
   type TaskName,
   type TaskPayloads,
   type TaskQueue,
+  type TaskState,
   toError,
   type WorkOptions,
 } from './port.js';
@@ -18,20 +21,27 @@ interface Item {
   payload: unknown;
   attempt: number;
   attempts: number;
-  backoffMs: number;
+  retry: Pick<EnqueueOptions, 'backoffMs' | 'retryDelaysMs' | 'retryJitter'>;
   dedupeId?: string;
+  fairnessKey: string;
 }
 
 /**
  * In-process queue with the semantics of the BullMQ adapter: concurrency (in total), retries with
- * exponential backoff on timers, dedupe while queued/running/waiting to retry, final-failure
- * listeners, graceful close. Tasks do not survive the process (the standalone app re-enqueues
- * unfinished jobs at start-up).
+ * backoff on timers, dedupe while queued/running/waiting to retry, round-robin across fairness
+ * keys (FairQueue), final-failure listeners, graceful close. Tasks do not survive the process
+ * (the standalone app re-enqueues unfinished jobs at start-up).
+ *
+ * Like BullMQ's one queue per task name, each name has its own FairQueue, and the free slot goes
+ * to the names in turn: a user's short `process` or `finalize` task waits for the task running
+ * now, not for a turn among everybody's `detect` tasks.
  */
 export function createMemoryQueue(): TaskQueue {
-  const ready: Item[] = [];
+  const ready = new Map<TaskName, FairQueue<Item>>(TASK_NAMES.map((n) => [n, new FairQueue<Item>()]));
+  let nameTurn = 0; // the index in TASK_NAMES whose turn comes next
   const timers = new Set<NodeJS.Timeout>();
-  const dedupe = new Set<string>();
+  /** dedupeId → where that task is; absent once it finished (either way) */
+  const states = new Map<string, 'waiting' | 'delayed' | 'active'>();
   const listeners: FinalFailureListener[] = [];
   const running = new Set<Promise<void>>();
   const abort = new AbortController();
@@ -42,23 +52,49 @@ export function createMemoryQueue(): TaskQueue {
   // for counts(): tasks on a timer (delay or retry backoff), running, and failed for good
   const counts = emptyCounts();
 
-  function later(name: TaskName, fn: () => void, ms: number) {
-    if (ms <= 0) return fn();
-    counts[name].delayed++;
+  const mark = (item: Item, state: 'waiting' | 'delayed' | 'active' | null) => {
+    if (!item.dedupeId) return;
+    if (state) states.set(item.dedupeId, state);
+    else states.delete(item.dedupeId);
+  };
+
+  function later(item: Item, ms: number) {
+    const push = () => {
+      mark(item, 'waiting');
+      ready.get(item.name)?.push(item.fairnessKey, item);
+      pump();
+    };
+    if (ms <= 0) return push();
+    mark(item, 'delayed');
+    counts[item.name].delayed++;
     const t = setTimeout(() => {
       timers.delete(t);
-      counts[name].delayed--;
-      fn();
+      counts[item.name].delayed--;
+      push();
     }, ms);
     timers.add(t);
+  }
+
+  /** The next task: names in turn, then round-robin across keys within the name. */
+  function take(): Item | undefined {
+    for (let i = 0; i < TASK_NAMES.length; i++) {
+      const k = (nameTurn + i) % TASK_NAMES.length;
+      const name = TASK_NAMES[k];
+      const item = consumed.has(name) ? ready.get(name)?.take() : undefined;
+      if (item) {
+        nameTurn = k + 1;
+        return item;
+      }
+    }
+    return undefined;
   }
 
   function pump() {
     if (closed || !handlers) return;
     while (running.size < concurrency) {
-      const i = ready.findIndex((it) => consumed.has(it.name));
-      if (i < 0) return;
-      const [item] = ready.splice(i, 1);
+      const item = take();
+      if (!item) return;
+      mark(item, 'active');
       counts[item.name].active++;
       const p = runItem(item).finally(() => {
         counts[item.name].active--;
@@ -78,22 +114,16 @@ export function createMemoryQueue(): TaskQueue {
         maxAttempts: item.attempts,
         signal: abort.signal,
       });
-      if (item.dedupeId) dedupe.delete(item.dedupeId);
+      mark(item, null);
     } catch (e) {
+      if (e instanceof DeferTask && !closed) return later(item, e.delayMs); // same attempt again
       const err = toError(e);
       if (item.attempt < item.attempts && !closed) {
-        later(
-          item.name,
-          () => {
-            ready.push({ ...item, attempt: item.attempt + 1 });
-            pump();
-          },
-          backoffDelay(item.backoffMs, item.attempt),
-        );
-        return;
+        return later({ ...item, attempt: item.attempt + 1 }, retryDelayFor(item.retry, item.attempt));
       }
-      if (item.dedupeId) dedupe.delete(item.dedupeId);
+      mark(item, null);
       if (closed && item.attempt < item.attempts) return; // shutting down: not a final failure
+      if (e instanceof DeferTask) return;
       counts[item.name].failed++;
       for (const l of listeners) {
         try {
@@ -108,26 +138,21 @@ export function createMemoryQueue(): TaskQueue {
   return {
     async enqueue<N extends TaskName>(name: N, payload: TaskPayloads[N], opts: EnqueueOptions = {}) {
       if (closed) throw new Error('The task queue is closed.');
-      if (opts.dedupeId) {
-        if (dedupe.has(opts.dedupeId)) return;
-        dedupe.add(opts.dedupeId);
-      }
+      if (opts.dedupeId && states.has(opts.dedupeId)) return;
       const item: Item = {
         name,
         payload: structuredClone(payload),
         attempt: 1,
         attempts: Math.max(1, opts.attempts ?? 1),
-        backoffMs: opts.backoffMs ?? DEFAULT_BACKOFF_MS,
-        dedupeId: opts.dedupeId,
-      };
-      later(
-        name,
-        () => {
-          ready.push(item);
-          pump();
+        retry: {
+          backoffMs: opts.backoffMs,
+          retryDelaysMs: opts.retryDelaysMs,
+          retryJitter: opts.retryJitter,
         },
-        opts.delayMs ?? 0,
-      );
+        dedupeId: opts.dedupeId,
+        fairnessKey: opts.fairnessKey ?? '',
+      };
+      later(item, opts.delayMs ?? 0);
     },
     async work(h: TaskHandlers, opts: WorkOptions) {
       const names = checkHandlers(h, opts.names);
@@ -140,10 +165,17 @@ export function createMemoryQueue(): TaskQueue {
     onFinalFailure(l: FinalFailureListener) {
       listeners.push(l);
     },
+    async taskState(_name: TaskName, dedupeId: string): Promise<TaskState> {
+      // finished tasks are forgotten: completed and failed both read as missing here
+      return { state: states.get(dedupeId) ?? 'missing' };
+    },
+    async tryLease() {
+      return true; // one process: it always holds every lease
+    },
     async ping() {},
     async counts() {
       const out = structuredClone(counts);
-      for (const it of ready) out[it.name].waiting++;
+      for (const [name, waiting] of ready) out[name].waiting += waiting.size;
       return out;
     },
     async close(opts: { timeoutMs?: number } = {}) {

@@ -33,8 +33,40 @@ export interface EnqueueOptions {
   attempts?: number;
   /** first retry delay; attempt k waits backoffMs * 2^(k-1) (default 1000) */
   backoffMs?: number;
+  /**
+   * Retry delays instead of backoffMs' doubling: the retry after failed attempt k waits
+   * retryDelaysMs[k-1] (the last one repeats), each spread by ±retryJitter (a fraction, default 0).
+   */
+  retryDelaysMs?: readonly number[];
+  retryJitter?: number;
   delayMs?: number;
+  /**
+   * Who the task is for (the job owner's user id). Waiting tasks are taken round-robin across
+   * keys, FIFO within one key, so one key's thousand tasks do not hold another key's one task
+   * for more than about one task. Tasks without a key share one anonymous key. Not with delayMs:
+   * a delayed task is not fair-queued.
+   */
+  fairnessKey?: string;
 }
+
+/**
+ * Thrown by a handler to run the same task again after delayMs without counting an attempt
+ * (a condition outside the task, such as the user's active-job limit, is not met yet).
+ */
+export class DeferTask extends Error {
+  constructor(readonly delayMs: number) {
+    super(`task deferred for ${delayMs} ms`);
+    this.name = 'DeferTask';
+  }
+}
+
+/**
+ * Where a task identified by its dedupeId is (the watchdog asks). 'stalled': taken by a worker
+ * that is gone (its lock expired) and not yet taken up again.
+ */
+export type TaskState =
+  | { state: 'waiting' | 'delayed' | 'active' | 'stalled' | 'completed' | 'missing' }
+  | { state: 'failed'; reason: string };
 
 export type FinalFailureListener = <N extends TaskName>(
   name: N,
@@ -62,6 +94,13 @@ export interface TaskQueue {
   /** starts consuming; rejects at once when a handler name is unknown or a consumed name has no handler */
   work(handlers: TaskHandlers, opts: WorkOptions): Promise<void>;
   onFinalFailure(listener: FinalFailureListener): void;
+  /** Where the task enqueued with this dedupeId is; 'missing' when the queue knows nothing of it. */
+  taskState(name: TaskName, dedupeId: string): Promise<TaskState>;
+  /**
+   * Takes or renews a lease named `key` for ttlMs; true while this queue instance holds it. One
+   * holder across every process sharing the queue (for singletons such as the watchdog).
+   */
+  tryLease(key: string, ttlMs: number): Promise<boolean>;
   ping(): Promise<void>;
   /** tasks per name and state, for metrics (BullMQ: every process's tasks; memory: this process's) */
   counts(): Promise<Record<TaskName, TaskCounts>>;
@@ -74,6 +113,32 @@ export const DEFAULT_BACKOFF_MS = 1000;
 /** Delay before attempt `nextAttempt` (2-based): backoffMs * 2^(nextAttempt-2). */
 export function backoffDelay(backoffMs: number, failedAttempt: number): number {
   return backoffMs * 2 ** (failedAttempt - 1);
+}
+
+/**
+ * Delay after failed attempt `failedAttempt` (1-based) on a schedule: delays[k-1], the last one
+ * repeating, spread uniformly over ±jitter of itself. `random` is Math.random (tests pass their own).
+ */
+export function scheduledRetryDelay(
+  delays: readonly number[],
+  failedAttempt: number,
+  jitter = 0,
+  random: () => number = Math.random,
+): number {
+  if (delays.length === 0) return 0;
+  const base = delays[Math.min(Math.max(1, failedAttempt), delays.length) - 1];
+  const spread = Math.min(Math.max(jitter, 0), 1);
+  return Math.max(0, Math.round(base * (1 + spread * (2 * random() - 1))));
+}
+
+/** The retry delay an adapter applies after failed attempt `failedAttempt` of a task with these options. */
+export function retryDelayFor(
+  o: Pick<EnqueueOptions, 'backoffMs' | 'retryDelaysMs' | 'retryJitter'>,
+  failedAttempt: number,
+): number {
+  if (o.retryDelaysMs && o.retryDelaysMs.length > 0)
+    return scheduledRetryDelay(o.retryDelaysMs, failedAttempt, o.retryJitter ?? 0);
+  return backoffDelay(o.backoffMs ?? DEFAULT_BACKOFF_MS, failedAttempt);
 }
 
 /** Checks handler names against the task map; returns the names to consume. Throws on a typo. */

@@ -1,7 +1,11 @@
-import { isIP } from 'node:net';
 import { DEFAULT_MIN_SCORE, DEFAULT_MODEL, type JobOptions } from '../api/schemas.js';
 import { ValidationError } from '../errors.js';
-import { CallbackUrlError, checkCallbackUrl, isNonPublicAddress } from '../pipeline/callbacks.js';
+import {
+  CallbackUrlError,
+  checkCallbackTarget,
+  checkCallbackUrl,
+  type ResolveHost,
+} from '../pipeline/callbacks.js';
 
 export type { JobOptions } from '../api/schemas.js';
 export const OPTION_FIELDS = ['fps', 'minScore', 'labels', 'model', 'callbackUrl'] as const;
@@ -14,16 +18,6 @@ function parseNumber(field: string, raw: string): number {
   const v = raw.trim();
   if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(v)) throw invalid(`${field} must be a number.`);
   return Number(v);
-}
-
-/** Names a callback must never reach without an explicit allowlist (besides non-public IPs). */
-function isLocalName(host: string): boolean {
-  return (
-    host === 'localhost' ||
-    host.endsWith('.localhost') ||
-    host.endsWith('.local') ||
-    host.endsWith('.internal')
-  );
 }
 
 /** Pure: Levenshtein distance, stopping early once it is over `max` (labels are short). */
@@ -148,18 +142,13 @@ export function parseJobOptions(
   const cbRaw = single('callbackUrl');
   if (cbRaw !== undefined && cbRaw.trim() !== '') {
     if (cbRaw.length > 2048) throw invalid('callbackUrl must be at most 2048 characters long.');
-    let url: URL;
     try {
-      // the same checks the notify task repeats at delivery (where it also resolves the host)
-      url = checkCallbackUrl(cbRaw.trim(), deps.callbackAllowlist);
+      // scheme, allowlist, IP literals in every form, local names: the same checks the notify task
+      // repeats at delivery, where it also resolves the host (checkCallbackTarget does that here)
+      callbackUrl = checkCallbackUrl(cbRaw.trim(), deps.callbackAllowlist).toString();
     } catch (e) {
       throw invalid(e instanceof CallbackUrlError ? e.message : 'callbackUrl is not valid.');
     }
-    const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-    if (!deps.callbackAllowlist && (isLocalName(host) || (isIP(host) !== 0 && isNonPublicAddress(host)))) {
-      throw invalid('callbackUrl must point to a public host.');
-    }
-    callbackUrl = url.toString();
   }
 
   return { fps, minScore, labels, model, callbackUrl };
@@ -183,6 +172,25 @@ export function parseTag(fields: Map<string, string[]>): string | null {
     throw invalid('tag must be printable text.');
   }
   return tag;
+}
+
+/**
+ * The DNS half of the callback check at job creation (parseJobOptions did the rest): a callbackUrl
+ * whose host resolves to a non-public address is refused with 400 INVALID_OPTION now.
+ */
+export async function checkCallbackHost(
+  options: Pick<JobOptions, 'callbackUrl'>,
+  deps: { callbackAllowlist: readonly string[] | null; resolve?: ResolveHost },
+): Promise<void> {
+  if (!options.callbackUrl) return;
+  try {
+    await checkCallbackTarget(new URL(options.callbackUrl), deps.callbackAllowlist, {
+      resolve: deps.resolve,
+    });
+  } catch (e) {
+    if (e instanceof CallbackUrlError) throw invalid(e.message);
+    throw e;
+  }
 }
 
 /**

@@ -17,7 +17,7 @@ import {
 import { ProbeError, type VideoProbe } from '../media/probe.js';
 import type { BlobStore } from '../storage/local.js';
 import type { Idempotency } from './idempotency.js';
-import { parseJobOptions, parseTag, sanitizeFilename } from './jobs-options.js';
+import { checkCallbackHost, parseJobOptions, parseTag, sanitizeFilename } from './jobs-options.js';
 
 /** What the HTTP layer hands over: @fastify/multipart's parts, structurally. */
 export type UploadPart =
@@ -27,7 +27,7 @@ export type UploadPart =
 /** What the jobs service asks of the pipeline: take a new job. (A canceled or deleted job needs
  * nothing: its remaining tasks see the status and stop.) */
 export interface JobSubmitter {
-  submit(jobId: string): Promise<void>;
+  submit(job: { id: string; userId: string }): Promise<void>;
 }
 
 export interface JobsServiceDeps {
@@ -294,6 +294,7 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
           modelLabels: deps.modelLabels,
           callbackAllowlist: config.callbackAllowlist,
         });
+        await checkCallbackHost(options, { callbackAllowlist: config.callbackAllowlist });
 
         if (idempotencyKey !== undefined && deps.idempotency) {
           const fingerprint = requestFingerprint(upload, options, tag);
@@ -328,7 +329,7 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
           await deps.idempotency?.complete(userId, idempotencyKey, id);
         claimed = false; // the key now names the job: a failure below must not free it
         try {
-          await deps.pipeline.submit(id);
+          await deps.pipeline.submit(row);
         } catch (e) {
           await jobs.delete(id, userId).catch(() => {}); // the key's row goes with the job
           throw e;

@@ -191,6 +191,7 @@ describe('distributed faults', () => {
       TASK_BACKOFF_MS: '200',
       CALLBACK_ALLOWLIST: '127.0.0.1',
       CALLBACK_SECRET: SECRET,
+      CALLBACK_RETRY_DELAYS: '1', // the schedule itself is unit-tested: here, a quick retry
       ARGON2_MEMORY_KIB: '4096',
       ARGON2_TIME_COST: '1',
     });

@@ -51,6 +51,15 @@ export interface JobProgressCount {
   chunksTotal: number;
 }
 
+export interface JobActivity {
+  id: string;
+  userId: string;
+  status: JobStatus;
+  chunksTotal: number;
+  /** milliseconds since the job or one of its chunks last changed */
+  idleMs: number;
+}
+
 export interface JobsRepository {
   create(job: NewJob): Promise<JobRecord>;
   /**
@@ -80,7 +89,12 @@ export interface JobsRepository {
     opts: { limit: number; after?: JobCursor; nameContains?: string },
   ): Promise<JobRecord[]>;
   /** Jobs a restarted standalone process must take up again, oldest first. */
-  listUnfinished(): Promise<{ id: string; status: JobStatus }[]>;
+  listUnfinished(): Promise<{ id: string; userId: string; status: JobStatus }[]>;
+  /**
+   * Unfinished jobs, oldest first, with how long nothing has happened to them (the job row or any
+   * of its chunks: a chunk started, frames written), for the watchdog.
+   */
+  listUnfinishedActivity(): Promise<JobActivity[]>;
   /** Deletes the job and (by cascade) its chunks and frames. */
   delete(id: string, userId: string): Promise<boolean>;
   /** Number of jobs in each status (every status present, 0 when none). */
@@ -92,6 +106,13 @@ export interface JobsRepository {
   complete(id: string, summary: Summary): Promise<boolean>;
   /** queued|processing → failed with a sentence for the user; false when already finished. */
   fail(id: string, error: string): Promise<boolean>;
+  /**
+   * The per-user active-job limit: queued → processing only while the owner has fewer than `limit`
+   * jobs processing, counting the owner's older queued jobs as ahead of this one (they start
+   * first). True when the job is (now or already) processing; false when it must wait, or is
+   * finished or gone.
+   */
+  claimJobSlot(id: string, limit: number): Promise<boolean>;
   /** The owner cancels: queued|processing → canceled. Returns the row as it is afterwards. */
   cancel(id: string, userId: string): Promise<JobRecord | undefined>;
   /** Recounts chunks and frames done from `job_chunks`. */
@@ -233,10 +254,36 @@ export function createJobsRepository(db: Kysely<Database>): JobsRepository {
     listUnfinished: () =>
       db
         .selectFrom('jobs')
-        .select(['id', 'status'])
+        .select(['id', 'user_id as userId', 'status'])
         .where('status', 'in', UNFINISHED)
         .orderBy('created_at')
         .execute(),
+
+    async listUnfinishedActivity() {
+      // the chunks' last change is read here, as refreshProgress recounts them: one query per sweep
+      const rows = await db
+        .selectFrom('jobs')
+        .select([
+          'id',
+          'user_id',
+          'status',
+          'chunks_total',
+          sql<number>`(extract(epoch from now() - greatest(jobs.updated_at,
+            (select max(c.updated_at) from job_chunks c where c.job_id = jobs.id))) * 1000)::float8`.as(
+            'idle_ms',
+          ),
+        ])
+        .where('status', 'in', UNFINISHED)
+        .orderBy('created_at')
+        .execute();
+      return rows.map((r) => ({
+        id: r.id,
+        userId: r.user_id,
+        status: r.status,
+        chunksTotal: r.chunks_total,
+        idleMs: Number(r.idle_ms),
+      }));
+    },
 
     async delete(id, userId) {
       const res = await db
@@ -298,6 +345,46 @@ export function createJobsRepository(db: Kysely<Database>): JobsRepository {
         .where('status', 'in', UNFINISHED)
         .executeTakeFirst();
       return updated(r);
+    },
+
+    claimJobSlot(id, limit) {
+      // inside the transaction only `trx` (the PGlite dialect runs one transaction at a time)
+      return db.transaction().execute(async (trx) => {
+        const job = await trx
+          .selectFrom('jobs')
+          .select(['user_id', 'status', 'created_at'])
+          .where('id', '=', id)
+          .executeTakeFirst();
+        if (job?.status !== 'queued') return job?.status === 'processing';
+        // claims for one owner, from any process, take turns: a lock on the owner's id (held to
+        // commit), so the count below already sees the claim that went before
+        await sql`select pg_advisory_xact_lock(hashtext('web-detector:job-slots'), hashtext(${job.user_id}))`.execute(
+          trx,
+        );
+        const r = await trx
+          .selectFrom('jobs')
+          .select([
+            sql<number>`count(*) filter (where status = 'processing')::int`.as('active'),
+            sql<number>`count(*) filter (where status = 'queued' and (created_at, id) < (${job.created_at}, ${id}))::int`.as(
+              'ahead',
+            ),
+          ])
+          .where('user_id', '=', job.user_id)
+          .where('status', 'in', UNFINISHED)
+          .executeTakeFirstOrThrow();
+        if (r.active + r.ahead >= limit) return false;
+        const u = await trx
+          .updateTable('jobs')
+          .set({
+            status: 'processing',
+            started_at: sql<Date>`coalesce(started_at, now())`,
+            updated_at: sql<Date>`now()`,
+          })
+          .where('id', '=', id)
+          .where('status', '=', 'queued')
+          .executeTakeFirst();
+        return updated(u);
+      });
     },
 
     async cancel(id, userId) {

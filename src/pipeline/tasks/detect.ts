@@ -32,6 +32,6 @@ export function createDetectTask(deps: DetectTaskDeps) {
       await deps.chunks.mark(jobId, chunkIndex, { status: 'done' });
     }
     const progress = await deps.jobs.refreshProgress(jobId);
-    if (progress && progress.chunksDone >= progress.chunksTotal) await deps.scheduler.finalize(jobId);
+    if (progress && progress.chunksDone >= progress.chunksTotal) await deps.scheduler.finalize(job);
   };
 }

@@ -38,7 +38,7 @@ export function createProcessTask(deps: ProcessTaskDeps) {
     });
     if (!started) return; // canceled or deleted meanwhile
     // a re-run process task may find chunks (or every chunk) already done
-    await deps.scheduler.continueJob(jobId, await deps.chunks.list(jobId));
+    await deps.scheduler.continueJob(job, await deps.chunks.list(jobId));
   };
 }
 

@@ -221,6 +221,15 @@ for (const kind of DB_KINDS) {
           400,
           'INVALID_OPTION',
         ],
+        ...['http://[::ffff:127.0.0.1]:9/x', 'http://[64:ff9b::7f00:1]/x', 'http://localhost./x'].map(
+          (callbackUrl) =>
+            [
+              `callbackUrl ${callbackUrl}`,
+              async () => ({ file: video, fields: { callbackUrl } }),
+              400,
+              'INVALID_OPTION',
+            ] as (typeof bad)[number],
+        ),
         ['unknown field', async () => ({ file: video, fields: { color: 'red' } }), 400, 'INVALID_OPTION'],
         ['fps twice', async () => ({ file: video, fields: { fps: ['1', '2'] } }), 400, 'INVALID_OPTION'],
         ['file in another field', async () => ({ file: video, fieldName: 'movie' }), 400, 'INVALID_OPTION'],

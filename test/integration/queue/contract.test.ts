@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { createBullmqQueue, deleteQueueKeys } from '../../../src/queue/bullmq.js';
 import { createMemoryQueue } from '../../../src/queue/memory.js';
-import type { TaskHandlers, TaskQueue } from '../../../src/queue/port.js';
+import { DeferTask, type TaskHandlers, type TaskQueue } from '../../../src/queue/port.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -178,6 +178,185 @@ for (const { name, make } of adapters) {
       assert.ok(finished, 'close waited for the handler');
     });
 
+    test('fair share: one task of user B runs within ~2 tasks of being enqueued behind 20 of user A', async () => {
+      const q = make();
+      const order: string[] = [];
+      const allDone = deferred();
+      let bEnqueuedAt = -1; // how many tasks had started when B's enqueue returned
+      await q.work(
+        {
+          detect: async (p) => {
+            order.push(`${p.jobId}:${p.chunkIndex}`);
+            await sleep(40);
+            if (order.length === 21) allDone.resolve();
+          },
+        },
+        { concurrency: 1 },
+      );
+      for (let i = 0; i < 20; i++)
+        await q.enqueue(
+          'detect',
+          { jobId: 'A', chunkIndex: i },
+          { fairnessKey: 'user-a', dedupeId: `A:${i}` },
+        );
+      await sleep(100); // A's tasks are flowing
+      await q.enqueue('detect', { jobId: 'B', chunkIndex: 0 }, { fairnessKey: 'user-b', dedupeId: 'B:0' });
+      bEnqueuedAt = order.length;
+      await allDone.promise;
+      const position = order.indexOf('B:0') - bEnqueuedAt + 1; // 1 = the next task to start
+      assert.ok(bEnqueuedAt < 10, `A still had most of its tasks waiting (${bEnqueuedAt} started)`);
+      assert.ok(
+        position >= 1 && position <= 2,
+        `B ran as task ${position} after its enqueue: ${order.join(' ')}`,
+      );
+      // A's own tasks kept their order
+      const a = order.filter((t) => t.startsWith('A:'));
+      assert.deepEqual(
+        a,
+        Array.from({ length: 20 }, (_, i) => `A:${i}`),
+      );
+      await q.close();
+    });
+
+    test('fair share: two users with many tasks alternate; a chain that re-enqueues does not jump ahead', async () => {
+      const q = make();
+      const order: string[] = [];
+      const allDone = deferred();
+      await q.work(
+        {
+          detect: async (p) => {
+            order.push(p.jobId);
+            await sleep(20);
+            // B's tasks each enqueue B's next one (like process → detect → finalize)
+            if (p.jobId === 'B' && p.chunkIndex < 5)
+              await q.enqueue('detect', { jobId: 'B', chunkIndex: p.chunkIndex + 1 }, { fairnessKey: 'b' });
+            if (order.length === 16) allDone.resolve();
+          },
+        },
+        { concurrency: 1 },
+      );
+      for (let i = 0; i < 10; i++)
+        await q.enqueue('detect', { jobId: 'A', chunkIndex: i }, { fairnessKey: 'a' });
+      await q.enqueue('detect', { jobId: 'B', chunkIndex: 0 }, { fairnessKey: 'b' });
+      const startedBeforeB = order.length;
+      await allDone.promise;
+      // once B started, no run of more than two B tasks in a row while A still had work
+      const firstB = order.indexOf('B');
+      const lastA = order.lastIndexOf('A');
+      const window = order.slice(firstB, lastA).join('');
+      assert.doesNotMatch(window, /BBB/, order.join(''));
+      assert.ok(startedBeforeB < 8, `A still had work when B came (${startedBeforeB} started)`);
+      assert.ok(firstB - startedBeforeB <= 1, `B started as task ${firstB + 1}: ${order.join('')}`);
+      await q.close();
+    });
+
+    test("a user's next task of another name does not wait for a turn among everybody's detect tasks", async () => {
+      const q = make();
+      const order: string[] = [];
+      const done = deferred();
+      await q.work(
+        {
+          detect: async (p) => {
+            order.push(`${p.jobId}:detect`);
+            // like the pipeline: B's last detect enqueues B's finalize
+            if (p.jobId === 'B')
+              await q.enqueue('finalize', { jobId: 'B' }, { fairnessKey: 'b', dedupeId: 'finalize:B' });
+            await sleep(40);
+          },
+          finalize: async () => {
+            order.push('B:finalize');
+            done.resolve();
+          },
+        },
+        { concurrency: 1 },
+      );
+      for (let i = 0; i < 10; i++)
+        await q.enqueue('detect', { jobId: 'A', chunkIndex: i }, { fairnessKey: 'a', dedupeId: `A:${i}` });
+      await sleep(60);
+      await q.enqueue('detect', { jobId: 'B', chunkIndex: 0 }, { fairnessKey: 'b', dedupeId: 'B:0' });
+      await done.promise;
+      const between = order.indexOf('B:finalize') - order.indexOf('B:detect') - 1;
+      assert.equal(between, 0, `tasks between B's detect and its finalize: ${order.join(' ')}`);
+      await q.close();
+    });
+
+    test('a deferred task runs again later without spending an attempt', async () => {
+      const q = make();
+      const seen: number[] = [];
+      const done = deferred<number>();
+      const failures: unknown[] = [];
+      q.onFinalFailure((n) => {
+        failures.push(n);
+      });
+      let calls = 0;
+      await q.work(
+        {
+          process: async (_p, ctx) => {
+            seen.push(ctx.attempt);
+            if (++calls < 3) throw new DeferTask(100);
+            done.resolve(Date.now());
+          },
+        },
+        { concurrency: 1 },
+      );
+      const t0 = Date.now();
+      await q.enqueue('process', { jobId: 'w' }, { attempts: 1, dedupeId: 'process:w', fairnessKey: 'u' });
+      const t1 = await done.promise;
+      assert.deepEqual(seen, [1, 1, 1]);
+      assert.ok(t1 - t0 >= 190, `ran again after the delays (${t1 - t0} ms)`);
+      assert.deepEqual(failures, []);
+      await q.close();
+    });
+
+    test('retries follow retryDelaysMs when given', async () => {
+      const q = make();
+      const times: number[] = [];
+      const ok = deferred();
+      await q.work(
+        {
+          notify: async (_p, ctx) => {
+            times.push(Date.now());
+            if (ctx.attempt < 3) throw new Error('receiver down');
+            ok.resolve();
+          },
+        },
+        { concurrency: 1 },
+      );
+      await q.enqueue('notify', { jobId: 'n' }, { attempts: 3, retryDelaysMs: [100, 600], backoffMs: 5 });
+      await ok.promise;
+      const gaps = [times[1] - times[0], times[2] - times[1]];
+      assert.ok(gaps[0] >= 90 && gaps[0] < 550, `first retry after ${gaps[0]} ms`);
+      assert.ok(gaps[1] >= 590, `second retry after ${gaps[1]} ms`);
+      await q.close();
+    });
+
+    test('taskState tells where a task is, and a lease has one holder', async () => {
+      const q = make();
+      const release = deferred();
+      const started = deferred();
+      await q.work(
+        {
+          finalize: async () => {
+            started.resolve();
+            await release.promise;
+          },
+        },
+        { concurrency: 1 },
+      );
+      assert.deepEqual(await q.taskState('finalize', 'finalize:s'), { state: 'missing' });
+      await q.enqueue('finalize', { jobId: 's' }, { dedupeId: 'finalize:s', fairnessKey: 'u' });
+      await started.promise;
+      assert.deepEqual(await q.taskState('finalize', 'finalize:s'), { state: 'active' });
+      await q.enqueue('finalize', { jobId: 's2' }, { dedupeId: 'finalize:s2', delayMs: 60_000 });
+      assert.deepEqual(await q.taskState('finalize', 'finalize:s2'), { state: 'delayed' });
+      release.resolve();
+      await sleep(300);
+      assert.ok(['missing', 'completed'].includes((await q.taskState('finalize', 'finalize:s')).state));
+      assert.equal(await q.tryLease('contract', 5000), true);
+      assert.equal(await q.tryLease('contract', 5000), true, 'the holder renews');
+      await q.close({ timeoutMs: 1000 });
+    });
+
     test('counts() reports waiting and active tasks per name', async () => {
       const q = make();
       const started = deferred();
@@ -192,7 +371,9 @@ for (const { name, make } of adapters) {
         { concurrency: 1 },
       );
       try {
-        for (let i = 0; i < 3; i++) await q.enqueue('detect', { jobId: 'n', chunkIndex: i });
+        // fair-queued: BullMQ keeps most of them in the per-user lanes, and they count as waiting
+        for (let i = 0; i < 3; i++)
+          await q.enqueue('detect', { jobId: 'n', chunkIndex: i }, { fairnessKey: 'u' });
         await q.enqueue('notify', { jobId: 'n' }, { delayMs: 60_000 });
         await started.promise;
         const c = await q.counts();
