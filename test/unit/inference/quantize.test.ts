@@ -164,7 +164,15 @@ test('quantizeGraph: QDQ that ONNX Runtime fuses into QLinearConv and stays clos
     maxDiff(fp32, simulated) < 0.05 * scale,
     `simulated error ${maxDiff(fp32, simulated)} of ${scale}`,
   );
-  assert.ok(maxDiff(fp32, fused) < 0.05 * scale, `fused error ${maxDiff(fp32, fused)} of ${scale}`);
+  // ONNX Runtime's fused u8s8 kernels are exact only with VNNI (vpdpbusd). On AVX2 without it
+  // they sum pairs of u8*s8 products in int16 (vpmaddubsw), which saturates: the known 8-bit
+  // "saturation issue" of older x86 CPUs, so there the fused result may drift further from fp32.
+  // The quantization itself is checked exactly above (simulated, no fusion) on every CPU.
+  const fusedBound = cpuHasVnni() ? 0.05 : 0.25;
+  assert.ok(
+    maxDiff(fp32, fused) < fusedBound * scale,
+    `fused error ${maxDiff(fp32, fused)} of ${scale} (VNNI: ${cpuHasVnni()})`,
+  );
   // what ONNX Runtime made of it
   const file = join(tmpdir(), `wd-qdq-${process.pid}.onnx`);
   const s = await ort.InferenceSession.create(encodeModel(q, { opset: 13, producer: 'test' }), {
@@ -319,3 +327,12 @@ test('toFloat16Graph: float32 edges, float16 inside, Resize scales stay float32'
     .r.data as Float32Array;
   assert.deepEqual(fromBytes, fromFloats, 'uint8 → float16 is exact for 0..255');
 });
+
+/** Whether this CPU has 8-bit dot-product instructions (AVX512-VNNI or AVX-VNNI). */
+function cpuHasVnni(): boolean {
+  try {
+    return /\b(avx512_vnni|avx_vnni)\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
+}
