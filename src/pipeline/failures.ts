@@ -14,7 +14,7 @@ export class PermanentTaskError extends Error {}
  */
 export function failureReason(name: TaskName, payload: { chunkIndex?: number }, error: Error): string {
   const msg = withoutPaths(error.message.replace(/\s+/g, ' ').trim()).replace(/\.?$/, '.');
-  if (error instanceof PermanentTaskError) return msg;
+  if (error instanceof PermanentTaskError || error.name === 'RenderError') return msg;
   switch (name) {
     case 'process':
       return `The video could not be prepared for analysis: ${msg}`;
@@ -22,6 +22,8 @@ export function failureReason(name: TaskName, payload: { chunkIndex?: number }, 
       return `Analysis failed in chunk ${payload.chunkIndex ?? '?'}: ${msg}`;
     case 'finalize':
       return `The results could not be summarised: ${msg}`;
+    case 'render':
+      return `The annotated video could not be made: ${msg}`;
     default:
       return msg;
   }

@@ -2,6 +2,7 @@ import type { ChunksRepository } from '../db/repositories/chunks.js';
 import type { DeliveriesRepository } from '../db/repositories/deliveries.js';
 import type { FramesRepository } from '../db/repositories/frames.js';
 import type { JobsRepository } from '../db/repositories/jobs.js';
+import type { RendersRepository } from '../db/repositories/renders.js';
 import type { Detector } from '../inference/types.js';
 import type { MediaBinaries } from '../media/binaries.js';
 import type { TaskHandler, TaskName } from '../queue/port.js';
@@ -14,6 +15,8 @@ import { createDetectTask } from './tasks/detect.js';
 import { createFinalizeTask } from './tasks/finalize.js';
 import { createNotifyTask } from './tasks/notify.js';
 import { createProcessTask } from './tasks/process.js';
+import type { RenderTaskDeps } from './tasks/render.js';
+import { createRenderTask } from './tasks/render.js';
 
 /**
  * The typed map from task name to handler: every task the queue carries has exactly one handler
@@ -21,7 +24,8 @@ import { createProcessTask } from './tasks/process.js';
  * the same functions under the in-process queue and under BullMQ.
  *
  * A job's story: `process` plans chunks → one `detect` per chunk → `finalize` completes the job
- * once → `notify` delivers its callback. What each step queues next is in next.ts.
+ * once → `notify` delivers its callback. What each step queues next is in next.ts. Apart from a
+ * job's story, `render` makes an annotated video of a completed job (on demand, any worker).
  */
 export interface TaskHandlerDeps {
   jobs: JobsRepository;
@@ -30,8 +34,11 @@ export interface TaskHandlerDeps {
   /** the callback delivery log (one row per attempt) */
   deliveries: Pick<DeliveriesRepository, 'record'>;
   media: MediaBinaries;
-  /** where the stored videos are (ffmpeg reads them by path) */
-  storage: Pick<BlobStore, 'path'>;
+  /** where the stored videos are (ffmpeg reads them by path); renders are written there too */
+  storage: Pick<BlobStore, 'path' | 'commit' | 'remove'>;
+  renders: Pick<RendersRepository, 'get' | 'start' | 'setProgress' | 'complete'>;
+  renderVideo: RenderTaskDeps['renderVideo'];
+  renderSettings?: RenderTaskDeps['settings'];
   detectors: { get(name?: string): Promise<Detector> };
   scheduler: JobScheduler;
   deliver: typeof deliverCallback;
@@ -48,5 +55,6 @@ export function createTaskHandlers(deps: TaskHandlerDeps): { [N in TaskName]: Ta
     detect: createDetectTask(deps),
     finalize: createFinalizeTask(deps),
     notify: createNotifyTask(deps),
+    render: createRenderTask({ ...deps, settings: deps.renderSettings }),
   };
 }

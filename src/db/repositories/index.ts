@@ -7,6 +7,7 @@ import { createFramesRepository, type FramesRepository } from './frames.js';
 import { createIdempotencyKeysRepository, type IdempotencyKeysRepository } from './idempotency-keys.js';
 import { createJobsRepository, type JobsRepository } from './jobs.js';
 import { createRefreshTokensRepository, type RefreshTokensRepository } from './refresh-tokens.js';
+import { createRendersRepository, type RendersRepository } from './renders.js';
 import { createUsersRepository, type UsersRepository } from './users.js';
 
 export * from './api-keys.js';
@@ -16,11 +17,12 @@ export * from './frames.js';
 export * from './idempotency-keys.js';
 export * from './jobs.js';
 export * from './refresh-tokens.js';
+export * from './renders.js';
 export * from './users.js';
 
 /**
  * One repository per table (users, refresh tokens, API keys, jobs, idempotency keys, job_chunks,
- * frames, deliveries): only they speak SQL.
+ * frames, deliveries, renders): only they speak SQL.
  */
 export interface Repositories {
   users: UsersRepository;
@@ -31,6 +33,7 @@ export interface Repositories {
   apiKeys: ApiKeysRepository;
   idempotencyKeys: IdempotencyKeysRepository;
   deliveries: DeliveriesRepository;
+  renders: RendersRepository;
 }
 
 export function createRepositories(db: Kysely<Database>): Repositories {
@@ -43,5 +46,6 @@ export function createRepositories(db: Kysely<Database>): Repositories {
     apiKeys: createApiKeysRepository(db),
     idempotencyKeys: createIdempotencyKeysRepository(db),
     deliveries: createDeliveriesRepository(db),
+    renders: createRendersRepository(db),
   };
 }
