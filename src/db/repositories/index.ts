@@ -7,6 +7,7 @@ import { createFramesRepository, type FramesRepository } from './frames.js';
 import { createIdempotencyKeysRepository, type IdempotencyKeysRepository } from './idempotency-keys.js';
 import { createJobsRepository, type JobsRepository } from './jobs.js';
 import { createRefreshTokensRepository, type RefreshTokensRepository } from './refresh-tokens.js';
+import { createRendersRepository, type RendersRepository } from './renders.js';
 import { createTrackerStatesRepository, type TrackerStatesRepository } from './tracker-states.js';
 import { createTracksRepository, type TracksRepository } from './tracks.js';
 import { createUsersRepository, type UsersRepository } from './users.js';
@@ -18,6 +19,7 @@ export * from './frames.js';
 export * from './idempotency-keys.js';
 export * from './jobs.js';
 export * from './refresh-tokens.js';
+export * from './renders.js';
 export * from './tracker-states.js';
 export * from './tracks.js';
 export * from './users.js';
@@ -25,6 +27,7 @@ export * from './users.js';
 /**
  * One repository per table (users, refresh tokens, API keys, jobs, idempotency keys, job_chunks,
  * frames, deliveries, tracks, tracker_states): only they speak SQL.
+ * frames, deliveries, renders): only they speak SQL.
  */
 export interface Repositories {
   users: UsersRepository;
@@ -43,6 +46,7 @@ export interface Repositories {
    * for the transaction: a deadlock).
    */
   transaction<T>(fn: (repos: TransactionRepositories) => Promise<T>): Promise<T>;
+  renders: RendersRepository;
 }
 
 /** The repositories a transaction may use (the track step's writes). */
@@ -68,5 +72,6 @@ export function createRepositories(db: Kysely<Database>): Repositories {
           trackerStates: createTrackerStatesRepository(trx),
         }),
       ),
+    renders: createRendersRepository(db),
   };
 }
