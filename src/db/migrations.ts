@@ -254,7 +254,7 @@ export const migrations: Record<string, Migration> = {
    * MP4 once done, or the sentence it failed with). Deleted with the job; the files under
    * renders/<jobId>/ are removed by whoever deletes the job.
    */
-  '0007_renders': {
+  '0006_renders': {
     async up(db: Kysely<any>) {
       await db.schema
         .createTable('renders')

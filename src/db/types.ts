@@ -132,7 +132,7 @@ export interface TrackerStatesTable {
   updated_at: GeneratedTimestamp;
 }
 
-/** renders.status (migration 0007) */
+/** renders.status (migration 0006_renders) */
 export type { RenderStatus } from '../api/schemas.js';
 
 export interface RendersTable {
