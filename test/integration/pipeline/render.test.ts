@@ -311,6 +311,19 @@ describe('annotated video (renders)', () => {
     }
   });
 
+  test('a render that cannot be made fails with a sentence; the job stays completed', async () => {
+    rmSync(srv.storage.path(`videos/${jobId}`)); // the source is gone
+    const res = await call(base, 'POST', `/v1/jobs/${jobId}/renders`, { token: alice.accessToken, json: {} });
+    assert.equal(res.status, 202, res.text);
+    const render = await waitForRender(jobId, res.body.render.id);
+    assert.equal(render.status, 'failed');
+    assert.match(render.error, /^The annotated video could not be made: .+\.$/);
+    assert.ok(!render.error.includes(srv.storage.root), render.error);
+    assert.equal(render.url, undefined);
+    const job = await call(base, 'GET', `/v1/jobs/${jobId}`, { token: alice.accessToken });
+    assert.equal(job.body.job.status, 'completed');
+  });
+
   test('deleting the job deletes the render: its row and its file', async () => {
     const key = `${renderFolder(jobId)}/${renderId}.mp4`;
     assert.ok(existsSync(srv.storage.path(key)));
