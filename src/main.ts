@@ -26,6 +26,7 @@ Commands:
                              run task workers only (needs DATABASE_URL and REDIS_URL)
   migrate                    apply database migrations and exit
   detect <file> [--min-score 0.25] [--labels a,b] [--model name] [--fps N] [--format json|ndjson]
+                [--render out.mp4]
                              detect objects in an image or a video and print JSON
   gpu setup|check            install ONNX Runtime's CUDA provider (opt-in) / check a GPU machine
   --help                     show this help

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { DEFAULT_MIN_SCORE } from '../api/schemas.js';
 import { type Config, loadConfig } from '../config.js';
 import { isAppError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { InvalidImageError, isStillImage } from '../media/image.js';
-import { createDetectionEngine, createRuntime } from '../runtime.js';
+import { createDetectionEngine, createRuntime, type Runtime } from '../runtime.js';
 import type { UploadPart } from '../services/jobs.js';
 import { parseFlags, UsageError } from './args.js';
 import { createProgressBar } from './progress.js';
@@ -16,7 +17,8 @@ import { createProgressBar } from './progress.js';
  * `web-detector detect <file>`: detections without a server. An image is run through the
  * detector directly; a video goes through the same pipeline as the service (probe, chunks,
  * detect, finalize) on a throwaway embedded database, with a progress bar on stderr. The result
- * is JSON on stdout (or NDJSON, a frame a line, with --format ndjson).
+ * is JSON on stdout (or NDJSON, a frame a line, with --format ndjson). With `--render out.mp4`
+ * the same render task as POST /v1/jobs/:id/renders then writes the annotated video there.
  */
 
 const FLAGS = {
@@ -25,6 +27,7 @@ const FLAGS = {
   model: 'string',
   fps: 'string',
   format: 'string',
+  render: 'string',
 } as const;
 
 export async function detectCommand(argv: string[]): Promise<void> {
@@ -34,6 +37,8 @@ export async function detectCommand(argv: string[]): Promise<void> {
   const file = positional[0];
   const format = (flags.format as string | undefined) ?? 'json';
   if (format !== 'json' && format !== 'ndjson') throw new UsageError('--format must be json or ndjson.');
+  if (flags.render === true || flags.render === '')
+    throw new UsageError('--render needs the path of the MP4 to write: --render out.mp4.');
   // a throwaway data folder: the embedded database of a video run, never the user's ./data
   const dataDir = mkdtempSync(join(tmpdir(), 'web-detector-cli-'));
   try {
@@ -47,7 +52,10 @@ export async function detectCommand(argv: string[]): Promise<void> {
       ARGON2_MEMORY_KIB: '1024',
       ARGON2_TIME_COST: '1',
     });
-    if (await detectImage(config, file, flags)) return;
+    if (await detectImage(config, file, flags)) {
+      if (typeof flags.render === 'string') throw new UsageError('--render is for videos, not images.');
+      return;
+    }
     await detectVideo(config, file, flags, format);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
@@ -138,9 +146,29 @@ async function detectVideo(
       }
       out.write('\n]}\n');
     }
+    if (typeof flags.render === 'string') await renderTo(rt, user.id, job.id, resolve(flags.render));
   } finally {
     await rt.close();
   }
+}
+
+/** Runs the render task on the finished job (in this process's workers) and copies the MP4 to `out`. */
+async function renderTo(rt: Runtime, userId: string, jobId: string, out: string): Promise<void> {
+  const bar = createProgressBar();
+  const { id } = await rt.services.renders.create(userId, jobId, {});
+  let render = await rt.services.renders.get(userId, jobId, id);
+  while (render.status === 'queued' || render.status === 'running') {
+    bar.update(Math.round(render.progress), 100, `rendering ${render.status}`);
+    await new Promise((r) => setTimeout(r, 250));
+    render = await rt.services.renders.get(userId, jobId, id);
+  }
+  bar.update(Math.round(render.progress), 100, `rendering ${render.status}`);
+  bar.end();
+  const key = (await rt.repos.renders.get(id))?.storageKey;
+  if (render.status !== 'completed' || !key) throw new UsageError(render.error ?? 'The render failed.');
+  await mkdir(dirname(out), { recursive: true });
+  await copyFile(rt.storage.path(key), out);
+  process.stderr.write(`annotated video written to ${out}\n`);
 }
 
 async function* allFrames(
