@@ -3,7 +3,7 @@
 // and a storage folder:
 //   api        web-detector serve --no-workers
 //   processor  web-detector worker --queues process,track,finalize,notify
-//   detectors  N x web-detector worker --queues detect            (default N = 2)
+//   detectors  N x web-detector worker --queues detect,render     (default N = 2)
 //
 // Usage: node scripts/topology.mjs [--detectors N] [--port P] [--verbose]
 // Environment (all optional):
@@ -213,7 +213,7 @@ try {
   const detectors = Array.from({ length: args.detectors }, (_, i) =>
     start(
       `detector${i + 1}`,
-      ['worker', '--queues', 'detect', '--concurrency', '1'],
+      ['worker', '--queues', 'detect,render', '--concurrency', '1'],
       env,
       'web-detector worker is running',
     ),
