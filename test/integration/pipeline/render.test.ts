@@ -7,12 +7,12 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { labelColor } from '../../../src/api/label-colors.js';
 import { outlineRect, overlayMetrics } from '../../../src/media/render/draw.js';
-import { runProgram } from '../../../src/media/run.js';
 import { createBullmqQueue, deleteQueueKeys } from '../../../src/queue/bullmq.js';
 import { renderFolder } from '../../../src/storage/keys.js';
 import { personThenCupVideo } from '../../helpers/content.js';
 import { call, registerAndLogin, upload } from '../../helpers/http.js';
 import { makerFfmpeg, makerFfprobe } from '../../helpers/maker.js';
+import { runProgram } from '../../helpers/run-program.js';
 import { createTestDatabase, startServer, type TestDatabase, type TestServer } from '../../helpers/server.js';
 import { type ApiFrame, allFramesPaged, sleep, waitForJob } from './checks.js';
 
