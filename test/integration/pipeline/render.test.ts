@@ -348,6 +348,22 @@ describe('annotated video (renders)', () => {
     }
   });
 
+  test('a render queued when a standalone process stopped is made after the restart', async () => {
+    // a process without workers takes the request; its in-memory queue dies with it
+    const gone = await startServer(tdb, {}, { workers: false });
+    const res = await call(gone.url, 'POST', `/v1/jobs/${jobId}/renders`, {
+      token: alice.accessToken,
+      json: {},
+    });
+    assert.equal(res.status, 202, res.text);
+    await gone.close();
+    assert.equal((await srv.repos.renders.get(res.body.render.id))?.status, 'queued');
+    // what a restarted standalone server does at start
+    await srv.rt.pipeline.resumeUnfinished();
+    const render = await waitForRender(jobId, res.body.render.id);
+    assert.equal(render.status, 'completed', render.error);
+  });
+
   test('a render that cannot be made fails with a sentence; the job stays completed', async () => {
     rmSync(srv.storage.path(`videos/${jobId}`)); // the source is gone
     const res = await call(base, 'POST', `/v1/jobs/${jobId}/renders`, { token: alice.accessToken, json: {} });
