@@ -250,11 +250,36 @@ export const migrations: Record<string, Migration> = {
   },
 
   /**
+   * Frames that could not be decoded are skipped, not fatal (issue 9): per chunk how many and
+   * why, and on the job the recounted total and the sentences.
+   */
+  '0006_frames_skipped': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .alterTable('job_chunks')
+        .addColumn('frames_skipped', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.alterTable('job_chunks').addColumn('skip_reason', 'text').execute();
+      await db.schema
+        .alterTable('jobs')
+        .addColumn('frames_skipped', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.alterTable('jobs').addColumn('warnings', 'text').execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.alterTable('jobs').dropColumn('warnings').execute();
+      await db.schema.alterTable('jobs').dropColumn('frames_skipped').execute();
+      await db.schema.alterTable('job_chunks').dropColumn('skip_reason').execute();
+      await db.schema.alterTable('job_chunks').dropColumn('frames_skipped').execute();
+    },
+  },
+
+  /**
    * Annotated videos (issue 11): one row per render of a job (what to draw, how far, the stored
    * MP4 once done, or the sentence it failed with). Deleted with the job; the files under
    * renders/<jobId>/ are removed by whoever deletes the job.
    */
-  '0006_renders': {
+  '0007_renders': {
     async up(db: Kysely<any>) {
       await db.schema
         .createTable('renders')

@@ -34,6 +34,8 @@ export interface RenderVideoOptions {
   output: string;
   /** clockwise display rotation of the source (VideoProbe.video.rotation) */
   rotation: number;
+  /** the container pinned at the upload (VideoProbe.pinnedFormat); absent: detected */
+  format?: string;
   /** the analysed frames in frame order, in pages, with the boxes to draw (already filtered) */
   frames: AsyncIterable<OverlayFrame[]>;
   /** called now and then with the number of source frames written */
@@ -92,6 +94,7 @@ export async function renderVideo(opts: RenderVideoOptions): Promise<RenderResul
       input: opts.input,
       output: opts.output,
       overlays,
+      format: opts.format,
       rotation: opts.rotation,
       crf: opts.crf ?? 20,
       preset: opts.preset ?? 'veryfast',

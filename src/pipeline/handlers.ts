@@ -7,7 +7,7 @@ import type { RendersRepository } from '../db/repositories/renders.js';
 import type { TrackerStatesRepository } from '../db/repositories/tracker-states.js';
 import type { TracksRepository } from '../db/repositories/tracks.js';
 import type { Detector } from '../inference/types.js';
-import type { MediaBinaries } from '../media/binaries.js';
+import type { MediaSettings } from '../media/settings.js';
 import type { TaskHandler, TaskName } from '../queue/port.js';
 import type { BlobStore } from '../storage/local.js';
 import type { ChunkAnalysisDeps, ChunkAnalysisSettings } from './analyse-chunk.js';
@@ -42,8 +42,8 @@ export interface TaskHandlerDeps {
   transaction<T>(fn: (repos: TransactionRepositories) => Promise<T>): Promise<T>;
   /** the callback delivery log (one row per attempt) */
   deliveries: Pick<DeliveriesRepository, 'record'>;
-  media: MediaBinaries;
-  /** where the stored videos are (ffmpeg reads them by path); renders are written there too */
+  media: MediaSettings;
+  /** where the stored videos are (the media tool reads them by path); renders are written there too */
   storage: Pick<BlobStore, 'path' | 'commit' | 'remove'>;
   renders: Pick<RendersRepository, 'get' | 'start' | 'setProgress' | 'complete'>;
   renderVideo: RenderTaskDeps['renderVideo'];

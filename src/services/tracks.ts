@@ -15,7 +15,7 @@ import { bucketedExpiry, createJpegCache, type JpegCache } from './thumbnails.js
  * thumbnail: the best frame (highest score) cropped to the track's box there. As for the job
  * thumbnail, an <img> cannot send a token, so the link is signed (media-links.ts) over the job and
  * the track, with an expiry rounded up to a bucket so a reload hits the browser's cache; the JPEG
- * is rendered by ffmpeg on first request and kept in the shared in-memory JPEG cache.
+ * is rendered by the media tool on first request and kept in the shared in-memory JPEG cache.
  */
 
 export interface TracksQuery {
@@ -31,8 +31,14 @@ export interface TracksServiceDeps {
   links: Pick<MediaLinks, 'sign' | 'verify' | 'isExpired' | 'ttlSeconds'>;
   /** the stored file of a storage key */
   pathOf(key: string): string;
-  /** renders the crop (frameJpeg with `crop`, bound to the ffmpeg binary) */
-  render(file: string, timeSec: number, width: number, crop: FrameCrop): Promise<Buffer>;
+  /** renders the crop (frameJpeg with `crop`, bound to the media settings); `video` is the job's stored video (its pinned container and rotation) */
+  render(
+    file: string,
+    timeSec: number,
+    width: number,
+    crop: FrameCrop,
+    video: { formatName: string | null; pinnedFormat?: string | null; rotation?: number },
+  ): Promise<Buffer>;
   jpegs?: JpegCache;
   now?: () => number;
 }
@@ -136,7 +142,7 @@ export function createTracksService(deps: TracksServiceDeps): TracksService {
       try {
         // keyed by the best frame too: an open track of a running job may still find a better one
         jpeg = await jpegs.get(`${trackThumbnailSubject(jobId, trackId)}/${track.bestFrame}`, () =>
-          deps.render(file, track.bestSeen, trackThumbnailWidth(track.box), trackCrop(track.box)),
+          deps.render(file, track.bestSeen, trackThumbnailWidth(track.box), trackCrop(track.box), ref),
         );
       } catch (e) {
         if (e instanceof FrameJpegError)

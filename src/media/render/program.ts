@@ -39,6 +39,8 @@ export interface RenderSpec {
   output: string;
   /** the analysed frames: NDJSON, one OverlayFrame a line, in frame order */
   overlays: string;
+  /** the container pinned at the upload (mov, matroska, …): opened as that and nothing else */
+  format?: string;
   /** clockwise display rotation of the source (the job's probe): the output is upright */
   rotation: number;
   /** libx264 settings */
@@ -107,7 +109,21 @@ async function render(spec: RenderSpec): Promise<{ frames: number; audio: boolea
   const C = await import('node-av/constants');
   Log.setLevel(C.AV_LOG_ERROR);
 
-  const input = await Demuxer.open(spec.input);
+  // as the media tool opens files: the pinned container only, local files only, no references
+  const input = await Demuxer.open(
+    spec.input,
+    spec.format
+      ? {
+          format: spec.format,
+          options: {
+            protocol_whitelist: 'file',
+            format_whitelist: spec.format,
+            enable_drefs: 0,
+            use_absolute_path: 0,
+          },
+        }
+      : {},
+  );
   const closers: (() => unknown)[] = [() => input.close()];
   try {
     const vs = input.video();

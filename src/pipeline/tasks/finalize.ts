@@ -3,6 +3,7 @@ import type { JobsRepository } from '../../db/repositories/jobs.js';
 import type { TrackerStatesRepository } from '../../db/repositories/tracker-states.js';
 import type { TracksRepository } from '../../db/repositories/tracks.js';
 import { DEFAULT_MIN_TRACK_FRAMES } from '../../tracking/noise.js';
+import { PermanentTaskError } from '../failures.js';
 import type { JobScheduler } from '../next.js';
 import { SummaryBuilder, withObjectCounts } from '../summary.js';
 
@@ -25,6 +26,13 @@ export function createFinalizeTask(deps: FinalizeTaskDeps) {
   return async function finalizeJob({ jobId }: { jobId: string }): Promise<void> {
     const job = await deps.jobs.getById(jobId);
     if (job?.status !== 'processing') return;
+    // frames were planned but none could be decoded: nothing at all was analysed
+    if (job.framesTotal > 0 && job.framesDone === 0 && job.framesSkipped > 0) {
+      const why = job.warnings[0]?.replace(/^\d+ of \d+ frames? could not be decoded:?\s*/, '') ?? '';
+      throw new PermanentTaskError(
+        `No frame of the video could be decoded${why ? `: ${why.replace(/\.$/, '')}` : ''}.`,
+      );
+    }
     const tracked = await deps.trackerStates.load(jobId);
     if ((tracked?.nextChunk ?? 0) < job.chunksTotal) {
       await deps.scheduler.track(job, job.chunksTotal - 1);

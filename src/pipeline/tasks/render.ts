@@ -1,6 +1,7 @@
 import type { FramesRepository } from '../../db/repositories/frames.js';
 import type { JobsRepository } from '../../db/repositories/jobs.js';
 import type { RendersRepository } from '../../db/repositories/renders.js';
+import { pinnedName } from '../../media/av/protocol.js';
 import {
   type OverlayFrame,
   type RenderResult,
@@ -26,8 +27,10 @@ export interface RenderTaskDeps {
   storage: Pick<BlobStore, 'path' | 'commit' | 'remove'>;
   renderVideo(opts: RenderVideoOptions): Promise<RenderResult>;
   settings?: {
-    /** RENDER_TIMEOUT_SECONDS, in ms (default: no limit) */
+    /** RENDER_TIMEOUT_SECONDS, in ms (default 4 h) */
     timeoutMs?: number;
+    /** the render child's memory bound (MEDIA_MAX_RSS_MB) */
+    maxRssMb?: number;
     /** analysed frames read per query (default 500) */
     pageSize?: number;
     /** how often progress is written (ms, default 1000) */
@@ -77,10 +80,12 @@ export function createRenderTask(deps: RenderTaskDeps) {
         input: deps.storage.path(job.videoKey),
         output: deps.storage.path(tempKey),
         rotation: job.probe.video.rotation,
+        format: job.probe.pinnedFormat ?? pinnedName(job.probe.formatName),
         frames: pages(),
         onProgress,
         signal: ctx.signal,
         timeoutMs: deps.settings?.timeoutMs,
+        maxRssMb: deps.settings?.maxRssMb,
         fps: job.probe.video.fps,
       });
       await writing;

@@ -6,8 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { labelColor } from '../../../src/api/label-colors.js';
 import { clockwiseRotation } from '../../../src/media/orientation.js';
 import { type OverlayFrame, RenderError, renderVideo } from '../../../src/media/render.js';
-import { runProgram } from '../../../src/media/run.js';
 import { makerFfmpeg, makerFfprobe } from '../../helpers/maker.js';
+import { runProgram } from '../../helpers/run-program.js';
 
 /**
  * src/media/render.ts on small files made by Debian's ffmpeg and checked by it: a rotated source

@@ -7,12 +7,12 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { labelColor } from '../../../src/api/label-colors.js';
 import { outlineRect, overlayMetrics } from '../../../src/media/render/draw.js';
-import { runProgram } from '../../../src/media/run.js';
 import { createBullmqQueue, deleteQueueKeys } from '../../../src/queue/bullmq.js';
 import { renderFolder } from '../../../src/storage/keys.js';
 import { personThenCupVideo } from '../../helpers/content.js';
 import { call, registerAndLogin, upload } from '../../helpers/http.js';
 import { makerFfmpeg, makerFfprobe } from '../../helpers/maker.js';
+import { runProgram } from '../../helpers/run-program.js';
 import { createTestDatabase, startServer, type TestDatabase, type TestServer } from '../../helpers/server.js';
 import { type ApiFrame, allFramesPaged, sleep, waitForJob } from './checks.js';
 
@@ -346,6 +346,22 @@ describe('annotated video (renders)', () => {
       await srv2.close();
       await deleteQueueKeys(REDIS_URL, prefix);
     }
+  });
+
+  test('a render queued when a standalone process stopped is made after the restart', async () => {
+    // a process without workers takes the request; its in-memory queue dies with it
+    const gone = await startServer(tdb, {}, { workers: false });
+    const res = await call(gone.url, 'POST', `/v1/jobs/${jobId}/renders`, {
+      token: alice.accessToken,
+      json: {},
+    });
+    assert.equal(res.status, 202, res.text);
+    await gone.close();
+    assert.equal((await srv.repos.renders.get(res.body.render.id))?.status, 'queued');
+    // what a restarted standalone server does at start
+    await srv.rt.pipeline.resumeUnfinished();
+    const render = await waitForRender(jobId, res.body.render.id);
+    assert.equal(render.status, 'completed', render.error);
   });
 
   test('a render that cannot be made fails with a sentence; the job stays completed', async () => {
