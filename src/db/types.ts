@@ -115,7 +115,7 @@ export interface DeliveriesTable {
   succeeded: boolean;
 }
 
-/** A job's confirmed tracks (migration 0006). */
+/** A job's confirmed tracks (migration 0008_tracks). */
 export interface TracksTable {
   job_id: string;
   track_id: number;
@@ -131,7 +131,7 @@ export interface TracksTable {
   box: Json<unknown>;
 }
 
-/** The tracker's state between a job's chunks (migration 0006). */
+/** The tracker's state between a job's chunks (migration 0008_tracks). */
 export interface TrackerStatesTable {
   job_id: string;
   next_chunk: number;
