@@ -1,7 +1,7 @@
 # web-detector: one image for every role (see README.md, "Deployment"):
 #   docker run IMAGE                                 serve, standalone (PGlite, in-process queue)
 #   docker run IMAGE serve --no-workers              the API of a distributed deployment
-#   docker run IMAGE worker --queues detect          a worker (also process,finalize,notify)
+#   docker run IMAGE worker --queues detect          a worker (also process,track,finalize,notify)
 # Built with the classic builder or BuildKit: docker build -t web-detector .
 
 # ---- dependencies: npm ci, running only the install scripts package.json's allowScripts allows

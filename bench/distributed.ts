@@ -140,7 +140,7 @@ try {
   await api.ready;
   const w1 = start(
     'worker --queues process,finalize,notify',
-    ['worker', '--queues', 'process,finalize,notify'],
+    ['worker', '--queues', 'process,track,finalize,notify'],
     'worker is running',
   );
   const w2 = start('worker --queues detect', ['worker', '--queues', 'detect'], 'worker is running');

@@ -2,7 +2,7 @@
 // Starts the distributed topology on this machine, as separate processes sharing PostgreSQL, Redis
 // and a storage folder:
 //   api        web-detector serve --no-workers
-//   processor  web-detector worker --queues process,finalize,notify
+//   processor  web-detector worker --queues process,track,finalize,notify
 //   detectors  N x web-detector worker --queues detect            (default N = 2)
 //
 // Usage: node scripts/topology.mjs [--detectors N] [--port P] [--verbose]
@@ -206,7 +206,7 @@ try {
   const api = start('api', ['serve', '--no-workers'], env, 'web-detector is serving');
   const processor = start(
     'processor',
-    ['worker', '--queues', 'process,finalize,notify'],
+    ['worker', '--queues', 'process,track,finalize,notify'],
     env,
     'web-detector worker is running',
   );

@@ -29,6 +29,7 @@ import { jobsRoutes } from './http/routes/jobs.js';
 import { mediaRoutes } from './http/routes/media.js';
 import { resultsRoutes } from './http/routes/results.js';
 import { thumbnailRoutes } from './http/routes/thumbnails.js';
+import { tracksRoutes } from './http/routes/tracks.js';
 import { webRoutes } from './http/routes/web.js';
 import { registerValidation } from './http/validation.js';
 import type { ModelRegistry } from './inference/registry.js';
@@ -38,11 +39,13 @@ import type { AuthService } from './services/auth.js';
 import type { ConcurrencyLimiter } from './services/concurrency.js';
 import type { DeliveriesService } from './services/deliveries.js';
 import type { DetectionsService } from './services/detections.js';
+import type { ExportsService } from './services/exports.js';
 import type { ImageDetectionService } from './services/image-detection.js';
 import type { JobWatcher } from './services/job-watcher.js';
 import type { JobsService } from './services/jobs.js';
 import type { MediaLinks } from './services/media-links.js';
 import type { ThumbnailsService } from './services/thumbnails.js';
+import type { TracksService } from './services/tracks.js';
 import type { BlobStore } from './storage/local.js';
 
 export const JSON_BODY_LIMIT = 64 * 1024;
@@ -56,6 +59,10 @@ export interface AppDeps {
   apiKeys: ApiKeysService;
   jobs: JobsService;
   detections: DetectionsService;
+  /** a job's tracks and their thumbnails */
+  tracks: TracksService;
+  /** a job's results as COCO, MOT, CVAT, YOLO or CSV */
+  exports: Pick<ExportsService, 'open'>;
   deliveries: DeliveriesService;
   imageDetection: ImageDetectionService;
   /** POST /v1/detect's turns (DETECT_CONCURRENCY, DETECT_QUEUE, DETECT_TIMEOUT_SECONDS) */
@@ -230,6 +237,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(mediaRoutes, { links: deps.mediaLinks, jobs: deps.jobs, storage: deps.storage });
   await app.register(thumbnailRoutes, { thumbnails: deps.thumbnails });
+  await app.register(tracksRoutes, { tracks: deps.tracks, exports: deps.exports });
   await app.register(webRoutes);
   return app;
 }

@@ -32,13 +32,15 @@ import { createArgon2Hasher } from './services/auth-hasher.js';
 import { type ConcurrencyLimiter, createConcurrencyLimiter } from './services/concurrency.js';
 import { createDeliveriesService, type DeliveriesService } from './services/deliveries.js';
 import { createDetectionsService, type DetectionsService } from './services/detections.js';
+import { createExportsService, type ExportsService } from './services/exports.js';
 import { createHousekeeping, type Housekeeping } from './services/housekeeping.js';
 import { createIdempotency } from './services/idempotency.js';
 import { createImageDetectionService, type ImageDetectionService } from './services/image-detection.js';
 import { createJobWatcher, type JobWatcher } from './services/job-watcher.js';
 import { createJobsService, type JobsService } from './services/jobs.js';
 import { createMediaLinks, type MediaLinks } from './services/media-links.js';
-import { createThumbnailsService, type ThumbnailsService } from './services/thumbnails.js';
+import { createJpegCache, createThumbnailsService, type ThumbnailsService } from './services/thumbnails.js';
+import { createTracksService, type TracksService } from './services/tracks.js';
 import { type BlobStore, createLocalStorage } from './storage/local.js';
 
 /**
@@ -90,6 +92,8 @@ export interface Runtime {
     apiKeys: ApiKeysService;
     jobs: JobsService;
     detections: DetectionsService;
+    tracks: TracksService;
+    exports: ExportsService;
     deliveries: DeliveriesService;
     imageDetection: ImageDetectionService;
     mediaLinks: MediaLinks;
@@ -223,6 +227,9 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       jobs: repos.jobs,
       chunks: repos.chunks,
       frames: repos.frames,
+      tracks: repos.tracks,
+      trackerStates: repos.trackerStates,
+      transaction: repos.transaction,
       media,
       storage,
       detectors: metrics.instrumentDetectors(models),
@@ -282,7 +289,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     idempotency: createIdempotency({ keys: repos.idempotencyKeys }),
     log,
   });
-  const detections = createDetectionsService({ frames: repos.frames });
+  const detections = createDetectionsService({ frames: repos.frames, tracks: repos.tracks });
   const deliveries = createDeliveriesService({
     getOwned: (userId, jobId) => jobs.getOwned(userId, jobId),
     deliveries: repos.deliveries,
@@ -315,11 +322,29 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     secret: deriveKey(config.jwtSecret, 'media-links'),
     ttlSeconds: config.mediaUrlTtlSeconds,
   });
+  // one bound on ffmpeg processes and one cache for job and track thumbnails alike
+  const jpegs = createJpegCache();
   const thumbnails = createThumbnailsService({
     jobs,
     pathOf: (key) => storage.path(key),
     links: mediaLinks,
     render: (file, t, width) => frameJpeg(media.ffmpeg, file, t, width),
+    jpegs,
+  });
+  const tracks = createTracksService({
+    jobs,
+    tracks: repos.tracks,
+    pathOf: (key) => storage.path(key),
+    links: mediaLinks,
+    render: (file, t, width, crop) => frameJpeg(media.ffmpeg, file, t, width, { crop }),
+    jpegs,
+  });
+  const exports = createExportsService({
+    jobs,
+    detections,
+    tracks: repos.tracks,
+    chunks: repos.chunks,
+    modelLabels: (name) => models.list().find((m) => m.name === name)?.labels ?? null,
   });
 
   // the HTTP app
@@ -330,6 +355,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     apiKeys,
     jobs,
     detections,
+    tracks,
+    exports,
     deliveries,
     imageDetection,
     detectLimiter,
@@ -360,6 +387,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       apiKeys,
       jobs,
       detections,
+      tracks,
+      exports,
       deliveries,
       imageDetection,
       mediaLinks,

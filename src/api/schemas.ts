@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { DEFAULT_MIN_TRACK_FRAMES } from '../tracking/noise.js';
 
 /**
  * The v1 API contract (docs/api.md) as TypeBox schemas: the one source of every API type.
@@ -12,6 +13,12 @@ const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 /** Defaults of a job's options, shared by the jobs service, POST /v1/detect and the CLI. */
 export const DEFAULT_MODEL = 'centernet';
 export const DEFAULT_MIN_SCORE = 0.25;
+/**
+ * A track seen in fewer analysed frames than DEFAULT_MIN_TRACK_FRAMES is noise (flicker), left
+ * out of counts and exports by default (measured: BENCHMARKS.md, "Tracking").
+ */
+export { DEFAULT_MIN_TRACK_FRAMES };
+export const MAX_MIN_TRACK_FRAMES = 100_000;
 
 // ---- errors ----
 
@@ -143,6 +150,11 @@ export type Probe = Static<typeof Probe>;
 export const LabelSummary = Type.Object({
   label: Type.String(),
   frames: Type.Integer(),
+  objects: Type.Optional(
+    Type.Integer({
+      description: "distinct objects: the label's tracks with at least the job's minTrackFrames frames",
+    }),
+  ),
   maxScore: Type.Number(),
   firstSeen: Type.Number(),
   lastSeen: Type.Number(),
@@ -151,7 +163,11 @@ export const LabelSummary = Type.Object({
 export type LabelSummary = Static<typeof LabelSummary>;
 
 export const Summary = Type.Object(
-  { labels: Type.Array(LabelSummary), framesAnalysed: Type.Integer() },
+  {
+    labels: Type.Array(LabelSummary),
+    framesAnalysed: Type.Integer(),
+    objects: Type.Optional(Type.Integer({ description: 'distinct objects over all labels' })),
+  },
   { additionalProperties: true },
 );
 export type Summary = Static<typeof Summary>;
@@ -162,6 +178,8 @@ export const JobOptions = Type.Object({
   labels: Nullable(Type.Array(Type.String())),
   model: Type.String(),
   callbackUrl: Nullable(Type.String()),
+  /** absent on jobs made before tracking (their detections have no track ids: nothing is noise) */
+  minTrackFrames: Type.Optional(Type.Integer({ minimum: 1 })),
 });
 export type JobOptions = Static<typeof JobOptions>;
 
@@ -242,6 +260,15 @@ export const CreateJobMultipart = Type.Object({
   labels: Type.Optional(Type.String({ description: 'comma-separated label names (or the field repeated)' })),
   model: Type.Optional(Type.String({ default: DEFAULT_MODEL })),
   callbackUrl: Type.Optional(Type.String({ format: 'uri' })),
+  minTrackFrames: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: MAX_MIN_TRACK_FRAMES,
+      default: DEFAULT_MIN_TRACK_FRAMES,
+      description:
+        'a track seen in fewer analysed frames is noise: left out of object counts, detections and exports unless asked for',
+    }),
+  ),
   tag: Type.Optional(
     Type.String({ maxLength: 100, description: 'your own label for the job, echoed in it and its callback' }),
   ),
@@ -314,10 +341,19 @@ export type Box = Static<typeof Box>;
 export const Detection = Type.Object({ label: Type.String(), score: Type.Number(), box: Box });
 export type Detection = Static<typeof Detection>;
 
+/** A detection in a job's frame: with the track it belongs to (null: none, or a job made before tracking). */
+export const TrackedDetection = Type.Object({
+  label: Type.String(),
+  score: Type.Number(),
+  box: Box,
+  trackId: Nullable(Type.Integer({ description: 'unique within the job; null when in no confirmed track' })),
+});
+export type TrackedDetection = Static<typeof TrackedDetection>;
+
 export const Frame = Type.Object({
   frameIndex: Type.Integer(),
   timestamp: Type.Number({ description: 'seconds from the start of the video' }),
-  detections: Type.Array(Detection),
+  detections: Type.Array(TrackedDetection),
 });
 export type Frame = Static<typeof Frame>;
 
@@ -337,6 +373,24 @@ export const LabelsPage = Type.Object({
 });
 export type LabelsPage = Static<typeof LabelsPage>;
 
+/** The track filters that detections and exports share. */
+const NoiseFilterFields = {
+  trackId: Type.Optional(Type.Integer({ minimum: 1, description: "only this track's detections" })),
+  minFrames: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: MAX_MIN_TRACK_FRAMES,
+      description: "detections of tracks with fewer frames are noise (default: the job's minTrackFrames)",
+    }),
+  ),
+  includeNoise: Type.Optional(
+    Type.Boolean({
+      default: false,
+      description: 'keep noise: detections in no track or in a track shorter than minFrames',
+    }),
+  ),
+};
+
 export const DetectionsQuery = Type.Object(
   {
     cursor: Type.Optional(Type.String({ maxLength: 200 })),
@@ -351,9 +405,81 @@ export const DetectionsQuery = Type.Object(
       }),
     ),
     minScore: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    ...NoiseFilterFields,
     format: Type.Union([Type.Literal('json'), Type.Literal('ndjson'), Type.Literal('labels')], {
       default: 'json',
     }),
+  },
+  { additionalProperties: false },
+);
+
+// ---- tracks ----
+
+export const Track = Type.Object({
+  id: Type.Integer({ description: 'the trackId of its detections, unique within the job' }),
+  label: Type.String(),
+  firstFrame: Type.Integer(),
+  lastFrame: Type.Integer(),
+  firstSeen: Type.Number({ description: 'seconds' }),
+  lastSeen: Type.Number({ description: 'seconds' }),
+  frames: Type.Integer({ description: 'analysed frames it was detected in' }),
+  maxScore: Type.Number(),
+  bestFrame: Type.Integer({ description: 'the frame of its highest score' }),
+  box: Box,
+  thumbnailUrl: Type.String({
+    description:
+      'signed link to a JPEG of the best frame cropped to box: /v1/media/<jobId>/tracks/<id>/thumbnail?exp&sig (no Authorization header needed)',
+  }),
+});
+export type Track = Static<typeof Track>;
+
+export const TracksPage = Type.Object({ tracks: Type.Array(Track), nextCursor: Nullable(Type.String()) });
+export type TracksPage = Static<typeof TracksPage>;
+
+export const TracksQuery = Type.Object(
+  {
+    label: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 2000, description: 'a label, or several comma-separated' }),
+    ),
+    minFrames: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_MIN_TRACK_FRAMES,
+        description: "only tracks seen in at least this many frames (default: the job's minTrackFrames)",
+      }),
+    ),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  },
+  { additionalProperties: false },
+);
+
+export const TrackParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 128 }),
+  trackId: Type.Integer({ minimum: 1 }),
+});
+
+// ---- exports ----
+
+export const EXPORT_FORMATS = ['coco', 'mot', 'cvat', 'yolo', 'csv'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export const ExportQuery = Type.Object(
+  {
+    format: Type.Union(
+      EXPORT_FORMATS.map((f) => Type.Literal(f)),
+      {
+        description:
+          'coco: COCO detection JSON; mot: MOT Challenge text; cvat: CVAT for video 1.1 XML; yolo: zip in YOLO 1.1 layout; csv: one row per detection',
+      },
+    ),
+    from: Type.Optional(Type.Number({ minimum: 0, description: 'seconds, inclusive' })),
+    to: Type.Optional(Type.Number({ minimum: 0, description: 'seconds, inclusive' })),
+    label: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 2000, description: 'a label, or several comma-separated' }),
+    ),
+    minScore: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    ...NoiseFilterFields,
   },
   { additionalProperties: false },
 );

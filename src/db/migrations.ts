@@ -205,6 +205,49 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropTable('deliveries').ifExists().execute();
     },
   },
+
+  /**
+   * Issue 11: a job's tracks (one row per confirmed track, its aggregates: the tracks resource),
+   * and the tracker's state between chunks (`next_chunk` is the compare-and-set guard: a track
+   * step writes only if no other one advanced the job first). Frames keep their jsonb detections;
+   * each gains `trackId` (frames written before this read as null).
+   */
+  '0006_tracks': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('tracks')
+        .addColumn('job_id', 'uuid', (c) => c.notNull().references('jobs.id').onDelete('cascade'))
+        .addColumn('track_id', 'integer', (c) => c.notNull())
+        .addColumn('label', 'text', (c) => c.notNull())
+        .addColumn('first_frame', 'integer', (c) => c.notNull())
+        .addColumn('last_frame', 'integer', (c) => c.notNull())
+        .addColumn('first_seen', 'double precision', (c) => c.notNull())
+        .addColumn('last_seen', 'double precision', (c) => c.notNull())
+        .addColumn('frames', 'integer', (c) => c.notNull())
+        .addColumn('max_score', 'double precision', (c) => c.notNull())
+        .addColumn('best_frame', 'integer', (c) => c.notNull())
+        .addColumn('best_seen', 'double precision', (c) => c.notNull())
+        .addColumn('box', 'jsonb', (c) => c.notNull())
+        .addPrimaryKeyConstraint('tracks_pk', ['job_id', 'track_id'])
+        .execute();
+      await db.schema
+        .createIndex('tracks_by_label')
+        .on('tracks')
+        .columns(['job_id', 'label', 'track_id'])
+        .execute();
+      await db.schema
+        .createTable('tracker_states')
+        .addColumn('job_id', 'uuid', (c) => c.primaryKey().references('jobs.id').onDelete('cascade'))
+        .addColumn('next_chunk', 'integer', (c) => c.notNull())
+        .addColumn('state', 'jsonb', (c) => c.notNull())
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('tracker_states').ifExists().execute();
+      await db.schema.dropTable('tracks').ifExists().execute();
+    },
+  },
 };
 
 class StaticProvider implements MigrationProvider {

@@ -108,6 +108,30 @@ export interface DeliveriesTable {
   succeeded: boolean;
 }
 
+/** A job's confirmed tracks (migration 0006). */
+export interface TracksTable {
+  job_id: string;
+  track_id: number;
+  label: string;
+  first_frame: number;
+  last_frame: number;
+  first_seen: number;
+  last_seen: number;
+  frames: number;
+  max_score: number;
+  best_frame: number;
+  best_seen: number;
+  box: Json<unknown>;
+}
+
+/** The tracker's state between a job's chunks (migration 0006). */
+export interface TrackerStatesTable {
+  job_id: string;
+  next_chunk: number;
+  state: Json<unknown>;
+  updated_at: GeneratedTimestamp;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -117,6 +141,8 @@ export interface Database {
   api_keys: ApiKeysTable;
   idempotency_keys: IdempotencyKeysTable;
   deliveries: DeliveriesTable;
+  tracks: TracksTable;
+  tracker_states: TrackerStatesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

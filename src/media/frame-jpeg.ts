@@ -16,7 +16,29 @@ const MAX_JPEG_BYTES = 4 * 1024 * 1024;
  * after the time), scaled to `width` px wide keeping the aspect ratio (even height), as one JPEG
  * on stdout. Rotation metadata is applied (ffmpeg autorotates), as in the analysis.
  */
-export function frameJpegArgs(file: string, timeSec: number, width: number): string[] {
+/** A rectangle of the displayed frame in pixels (a track's thumbnail: its box). */
+export interface FrameCrop {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * The crop filter for `crop`, clamped to the picture by ffmpeg itself (a box may reach past the
+ * edge by a pixel, and the displayed size is only known after autorotation): at least 2x2.
+ */
+export function cropFilter(crop: FrameCrop): string {
+  const v = [crop.x, crop.y, crop.width, crop.height];
+  if (!v.every(Number.isFinite)) throw new RangeError('crop must be finite numbers of pixels.');
+  const x = Math.max(0, Math.floor(crop.x));
+  const y = Math.max(0, Math.floor(crop.y));
+  const w = Math.max(2, Math.ceil(crop.width));
+  const h = Math.max(2, Math.ceil(crop.height));
+  return `crop=w=min(${w}\\,iw):h=min(${h}\\,ih):x=min(${x}\\,iw-ow):y=min(${y}\\,ih-oh)`;
+}
+
+export function frameJpegArgs(file: string, timeSec: number, width: number, crop?: FrameCrop): string[] {
   if (!Number.isFinite(timeSec) || timeSec < 0)
     throw new RangeError('timeSec must be a time in seconds, 0 or more.');
   if (!Number.isInteger(width) || width < FRAME_JPEG_MIN_WIDTH || width > FRAME_JPEG_MAX_WIDTH) {
@@ -29,7 +51,7 @@ export function frameJpegArgs(file: string, timeSec: number, width: number): str
     ...['-hide_banner', '-v', 'error', '-nostdin'],
     ...['-ss', timeSec.toFixed(3), '-i', file],
     ...['-map', '0:v:0', '-frames:v', '1', '-an', '-sn', '-dn'],
-    ...['-vf', `scale=${even}:-2:flags=bilinear`],
+    ...['-vf', `${crop ? `${cropFilter(crop)},` : ''}scale=${even}:-2:flags=bilinear`],
     ...['-q:v', '5', '-f', 'mjpeg', '-'],
   ];
 }
@@ -47,9 +69,9 @@ export async function frameJpeg(
   file: string,
   timeSec: number,
   width: number,
-  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+  opts: { timeoutMs?: number; signal?: AbortSignal; crop?: FrameCrop } = {},
 ): Promise<Buffer> {
-  const r = await runProgram(ffmpeg, frameJpegArgs(file, timeSec, width), {
+  const r = await runProgram(ffmpeg, frameJpegArgs(file, timeSec, width, opts.crop), {
     timeoutMs: opts.timeoutMs ?? 20_000,
     maxStdoutBytes: MAX_JPEG_BYTES,
     signal: opts.signal,

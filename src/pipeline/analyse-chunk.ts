@@ -10,6 +10,7 @@ import { displaySize } from '../media/orientation.js';
 import { ffmpegScaleFilter } from '../media/scale.js';
 import type { PipelineMetrics } from '../observability/metrics.js';
 import type { BlobStore } from '../storage/local.js';
+import { detectionMinScore } from './tasks/track.js';
 
 /**
  * One chunk's analysis: ffmpeg decodes the chunk's sampled frames scaled to the model input, the
@@ -80,7 +81,12 @@ export async function analyseChunk(
   const abort = new AbortController();
   const onAbort = () => abort.abort();
   signal.addEventListener('abort', onAbort, { once: true });
-  const detectOpts = { minScore: job.options.minScore, labels: job.options.labels ?? undefined };
+  // weak detections too (down to the tracker's low score): they keep tracks alive, and the track
+  // step drops them from the frames once it has used them
+  const detectOpts = {
+    minScore: detectionMinScore(job.options.minScore),
+    labels: job.options.labels ?? undefined,
+  };
 
   let done = 0; // frames written so far
   let queued = 0; // frames handed to the detector so far

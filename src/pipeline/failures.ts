@@ -20,6 +20,8 @@ export function failureReason(name: TaskName, payload: { chunkIndex?: number }, 
       return `The video could not be prepared for analysis: ${msg}`;
     case 'detect':
       return `Analysis failed in chunk ${payload.chunkIndex ?? '?'}: ${msg}`;
+    case 'track':
+      return `The objects could not be tracked: ${msg}`;
     case 'finalize':
       return `The results could not be summarised: ${msg}`;
     default:

@@ -72,11 +72,19 @@ export interface JobScheduler {
   /** A new job: plan it. */
   plan(job: JobRef): Promise<void>;
   /**
-   * A planned job: a detect task for every chunk not done yet, or finalize when all are done.
-   * Returns how many detect tasks it queued.
+   * A planned job: a detect task for every chunk not done yet, and a track task when some chunk
+   * is done (tracking may have stopped with the process that ran it; it catches up with every
+   * chunk done, in order, and queues finalize after the last). Returns how many detect tasks it
+   * queued.
    */
   continueJob(job: JobRef, chunks: ChunkState[]): Promise<number>;
-  /** Every chunk is done: summarise and complete the job. */
+  /**
+   * Chunk `chunkIndex` is detected: track what is ready. The dedupe id is per chunk, so a track
+   * task still running for an earlier chunk (which may have looked at this chunk before it was
+   * done) cannot swallow this one's wake-up.
+   */
+  track(job: JobRef, chunkIndex: number): Promise<void>;
+  /** Every chunk is tracked: summarise and complete the job. */
   finalize(job: JobRef): Promise<void>;
   /** The job finished: deliver its callback, if it has one. */
   callback(jobId: string, callbackUrl: string | null): Promise<void>;
@@ -101,9 +109,14 @@ export function createJobScheduler(deps: {
     async continueJob(job, chunks) {
       const left = chunks.filter((c) => c.status !== 'done');
       for (const c of left) await enqueue('detect', { jobId: job.id, chunkIndex: c.chunkIndex }, job.userId);
-      if (left.length === 0) await enqueue('finalize', { jobId: job.id }, job.userId);
+      const done = chunks.filter((c) => c.status === 'done');
+      if (done.length > 0) {
+        const chunkIndex = Math.max(...done.map((c) => c.chunkIndex));
+        await enqueue('track', { jobId: job.id, chunkIndex }, job.userId);
+      }
       return left.length;
     },
+    track: (job, chunkIndex) => enqueue('track', { jobId: job.id, chunkIndex }, job.userId),
     finalize: (job) => enqueue('finalize', { jobId: job.id }, job.userId),
     async callback(jobId, callbackUrl) {
       if (callbackUrl) await enqueue('notify', { jobId });

@@ -33,7 +33,8 @@ export function createPipeline(deps: {
       deps.log.warn({ jobId, err: error }, 'job callback could not be delivered');
       return;
     }
-    const chunkIndex = 'chunkIndex' in payload ? payload.chunkIndex : undefined;
+    // only a detect task's chunk is at fault (a track task's chunkIndex only says who asked)
+    const chunkIndex = name === 'detect' && 'chunkIndex' in payload ? payload.chunkIndex : undefined;
     if (await deps.failJob(jobId, failureReason(name, { chunkIndex }, error), chunkIndex))
       deps.log.warn({ jobId, task: name, err: error }, 'job failed');
   });

@@ -6,13 +6,15 @@
 export interface TaskPayloads {
   process: { jobId: string };
   detect: { jobId: string; chunkIndex: number };
+  /** track the job's chunks that are ready, in order; chunkIndex: the detected chunk that asked */
+  track: { jobId: string; chunkIndex: number };
   finalize: { jobId: string };
   notify: { jobId: string };
 }
 
 export type TaskName = keyof TaskPayloads;
 
-export const TASK_NAMES: readonly TaskName[] = ['process', 'detect', 'finalize', 'notify'];
+export const TASK_NAMES: readonly TaskName[] = ['process', 'detect', 'track', 'finalize', 'notify'];
 
 export interface TaskContext {
   /** 1-based attempt number */

@@ -1,4 +1,10 @@
-import { DEFAULT_MIN_SCORE, DEFAULT_MODEL, type JobOptions } from '../api/schemas.js';
+import {
+  DEFAULT_MIN_SCORE,
+  DEFAULT_MIN_TRACK_FRAMES,
+  DEFAULT_MODEL,
+  type JobOptions,
+  MAX_MIN_TRACK_FRAMES,
+} from '../api/schemas.js';
 import { ValidationError } from '../errors.js';
 import {
   CallbackUrlError,
@@ -8,7 +14,7 @@ import {
 } from '../pipeline/callbacks.js';
 
 export type { JobOptions } from '../api/schemas.js';
-export const OPTION_FIELDS = ['fps', 'minScore', 'labels', 'model', 'callbackUrl'] as const;
+export const OPTION_FIELDS = ['fps', 'minScore', 'labels', 'model', 'callbackUrl', 'minTrackFrames'] as const;
 /** The longest `tag` a job may carry. */
 export const TAG_MAX_LENGTH = 100;
 
@@ -114,6 +120,14 @@ export function parseJobOptions(
     if (!(minScore >= 0 && minScore <= 1)) throw invalid('minScore must be between 0 and 1.');
   }
 
+  let minTrackFrames = DEFAULT_MIN_TRACK_FRAMES;
+  const mtfRaw = single('minTrackFrames');
+  if (mtfRaw !== undefined && mtfRaw.trim() !== '') {
+    minTrackFrames = parseNumber('minTrackFrames', mtfRaw);
+    if (!(Number.isInteger(minTrackFrames) && minTrackFrames >= 1 && minTrackFrames <= MAX_MIN_TRACK_FRAMES))
+      throw invalid(`minTrackFrames must be a whole number from 1 to ${MAX_MIN_TRACK_FRAMES}.`);
+  }
+
   let model = DEFAULT_MODEL;
   const modelRaw = single('model');
   if (modelRaw !== undefined && modelRaw.trim() !== '') model = modelRaw.trim();
@@ -151,7 +165,7 @@ export function parseJobOptions(
     }
   }
 
-  return { fps, minScore, labels, model, callbackUrl };
+  return { fps, minScore, labels, model, callbackUrl, minTrackFrames };
 }
 
 /**

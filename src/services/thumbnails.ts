@@ -38,6 +38,8 @@ export interface ThumbnailsDeps {
   maxConcurrent?: number;
   /** JPEGs kept in memory (default 256, a few MB at list sizes) */
   cacheEntries?: number;
+  /** a cache shared with other thumbnails (then maxConcurrent and cacheEntries are its own) */
+  jpegs?: JpegCache;
 }
 
 export interface ThumbnailLink {
@@ -73,6 +75,41 @@ export function bucketedExpiry(nowMs: number, ttlSeconds: number): number {
   return Math.ceil((Math.floor(nowMs / 1000) + ttlSeconds) / bucket) * bucket;
 }
 
+/**
+ * Rendered JPEGs: at most `maxConcurrent` ffmpeg processes at once, the same key in flight
+ * shared, recent ones kept in memory (LRU). One is shared by job and track thumbnails, so the
+ * ffmpeg bound holds for both.
+ */
+export interface JpegCache {
+  get(key: string, render: () => Promise<Buffer>): Promise<Buffer>;
+}
+
+export function createJpegCache(opts: { maxConcurrent?: number; cacheEntries?: number } = {}): JpegCache {
+  const run = limiter(opts.maxConcurrent ?? 2);
+  const cacheMax = opts.cacheEntries ?? 256;
+  const cache = new Map<string, Buffer>(); // insertion order = least recently used first
+  const inFlight = new Map<string, Promise<Buffer>>();
+  return {
+    async get(key, render) {
+      const hit = cache.get(key);
+      if (hit) {
+        cache.delete(key);
+        cache.set(key, hit);
+        return hit;
+      }
+      let p = inFlight.get(key);
+      if (!p) {
+        p = run(render).finally(() => inFlight.delete(key));
+        inFlight.set(key, p);
+      }
+      const jpeg = await p;
+      cache.set(key, jpeg);
+      while (cache.size > cacheMax) cache.delete(cache.keys().next().value as string);
+      return jpeg;
+    },
+  };
+}
+
 /** A counting semaphore: `run` waits for a free slot. */
 function limiter(max: number) {
   let active = 0;
@@ -91,10 +128,8 @@ function limiter(max: number) {
 
 export function createThumbnailsService(deps: ThumbnailsDeps): ThumbnailsService {
   const now = deps.now ?? Date.now;
-  const run = limiter(deps.maxConcurrent ?? 2);
-  const cacheMax = deps.cacheEntries ?? 256;
-  const cache = new Map<string, Buffer>(); // insertion order = least recently used first
-  const inFlight = new Map<string, Promise<Buffer>>();
+  const jpegs =
+    deps.jpegs ?? createJpegCache({ maxConcurrent: deps.maxConcurrent, cacheEntries: deps.cacheEntries });
 
   function checkWidth(width: number): number {
     if (!Number.isInteger(width) || width < 16 || width > 640) {
@@ -103,23 +138,8 @@ export function createThumbnailsService(deps: ThumbnailsDeps): ThumbnailsService
     return width;
   }
 
-  async function rendered(key: string, file: string, t: number, width: number): Promise<Buffer> {
-    const hit = cache.get(key);
-    if (hit) {
-      cache.delete(key);
-      cache.set(key, hit);
-      return hit;
-    }
-    let p = inFlight.get(key);
-    if (!p) {
-      p = run(() => deps.render(file, t, width)).finally(() => inFlight.delete(key));
-      inFlight.set(key, p);
-    }
-    const jpeg = await p;
-    cache.set(key, jpeg);
-    while (cache.size > cacheMax) cache.delete(cache.keys().next().value as string);
-    return jpeg;
-  }
+  const rendered = (key: string, file: string, t: number, width: number) =>
+    jpegs.get(key, () => deps.render(file, t, width));
 
   return {
     async link(userId, jobId, q) {

@@ -8,10 +8,13 @@ import type { Database } from '../types.js';
  * so a retried chunk overwrites its frames instead of duplicating them.
  */
 
+/** A stored detection: `trackId` once the job's track step has run over its frame (absent before). */
+export type StoredDetection = Detection & { trackId?: number | null };
+
 export interface FrameRecord {
   frameIndex: number;
   timestamp: number;
-  detections: Detection[];
+  detections: StoredDetection[];
 }
 
 export interface FrameQuery {
@@ -21,6 +24,10 @@ export interface FrameQuery {
   to?: number;
   /** only frames having at least one detection with one of these labels */
   labels?: readonly string[];
+  /** frames up to this index, inclusive */
+  untilFrame?: number;
+  /** only frames having a detection of this track */
+  trackId?: number;
 }
 
 export interface FramesRepository {
@@ -62,6 +69,9 @@ export function createFramesRepository(db: Kysely<Database>): FramesRepository {
       if (q.afterFrame !== undefined) query = query.where('frame_index', '>', q.afterFrame);
       if (q.from !== undefined) query = query.where('timestamp', '>=', q.from);
       if (q.to !== undefined) query = query.where('timestamp', '<=', q.to);
+      if (q.untilFrame !== undefined) query = query.where('frame_index', '<=', q.untilFrame);
+      if (q.trackId !== undefined)
+        query = query.where(sql<boolean>`detections @> ${toJson([{ trackId: q.trackId }])}::jsonb`);
       const labels = q.labels;
       if (labels !== undefined && labels.length > 0) {
         query = query.where((eb) =>
@@ -72,7 +82,7 @@ export function createFramesRepository(db: Kysely<Database>): FramesRepository {
       return rows.map((r) => ({
         frameIndex: r.frame_index,
         timestamp: r.timestamp,
-        detections: fromJson<Detection[]>(r.detections),
+        detections: fromJson<StoredDetection[]>(r.detections),
       }));
     },
   };

@@ -14,8 +14,8 @@ import {
 import type { JobRecord } from '../../db/repositories/jobs.js';
 import { NotFoundError, RateLimitedError, ValidationError } from '../../errors.js';
 import {
-  type DetectionFilter,
   type DetectionsService,
+  detectionFilter,
   InvalidCursorError,
   toLabelsView,
 } from '../../services/detections.js';
@@ -78,7 +78,10 @@ export const resultsRoutes: FastifyPluginAsyncTypebox<ResultsRoutesOptions> = as
           'format=json: a page of frames and nextCursor. format=ndjson: every matching frame, one JSON ' +
           'object per line, streamed. format=labels: per frame, [label, score] pairs. `label` (one label, ' +
           'or several comma-separated) keeps only frames containing one of them, and only their ' +
-          'detections; `minScore` drops weaker detections but keeps the frame.',
+          'detections; `minScore` drops weaker detections but keeps the frame. Each detection has its ' +
+          "`trackId` (GET /v1/jobs/:id/tracks); `trackId` keeps only that track's detections. Noise is " +
+          'left out unless `includeNoise=true`: detections in no track, or in a track seen in fewer than ' +
+          "`minFrames` frames (default: the job's minTrackFrames).",
         params: JobIdParams,
         querystring: DetectionsQuery,
         response: {
@@ -92,19 +95,7 @@ export const resultsRoutes: FastifyPluginAsyncTypebox<ResultsRoutesOptions> = as
       const owned = await opts.jobs.getOwned(user.id, request.params.id);
       if (!owned) throw new NotFoundError('The job was not found.', 'JOB_NOT_FOUND');
       const q = request.query;
-      if (q.from !== undefined && q.to !== undefined && q.from > q.to) {
-        throw new ValidationError('from must not be after to.', 'INVALID_QUERY');
-      }
-      const labels = q.label
-        ?.split(',')
-        .map((l) => l.trim())
-        .filter(Boolean);
-      const filter: DetectionFilter = {
-        from: q.from,
-        to: q.to,
-        labels: labels?.length ? labels : undefined,
-        minScore: q.minScore,
-      };
+      const filter = detectionFilter(owned, q);
       if (q.format === 'ndjson') {
         reply.header('content-type', 'application/x-ndjson; charset=utf-8');
         reply.header('content-disposition', `attachment; filename="${owned.id}.ndjson"`);

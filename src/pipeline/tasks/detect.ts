@@ -6,14 +6,15 @@ import { analyseChunk, type ChunkAnalysisDeps } from '../analyse-chunk.js';
 import type { JobScheduler } from '../next.js';
 
 /**
- * The `detect` task: analyses one chunk (see analyse-chunk.ts), marks it done, and when it was the
- * last one queues finalize. A job that was canceled, failed or deleted stops here.
+ * The `detect` task: analyses one chunk (see analyse-chunk.ts), marks it done and queues `track`
+ * (which tracks the chunks ready in order, and queues finalize after the last). A job that was
+ * canceled, failed or deleted stops here.
  */
 export interface DetectTaskDeps extends ChunkAnalysisDeps {
   jobs: Pick<JobsRepository, 'getById' | 'status' | 'refreshProgress'>;
   chunks: Pick<ChunksRepository, 'get' | 'mark' | 'setFramesDone'>;
   detectors: { get(name?: string): Promise<Detector> };
-  scheduler: Pick<JobScheduler, 'finalize'>;
+  scheduler: Pick<JobScheduler, 'track'>;
 }
 
 export function createDetectTask(deps: DetectTaskDeps) {
@@ -31,7 +32,7 @@ export function createDetectTask(deps: DetectTaskDeps) {
       if (!(await analyseChunk(deps, detector, job, chunk, ctx.signal))) return;
       await deps.chunks.mark(jobId, chunkIndex, { status: 'done' });
     }
-    const progress = await deps.jobs.refreshProgress(jobId);
-    if (progress && progress.chunksDone >= progress.chunksTotal) await deps.scheduler.finalize(job);
+    await deps.jobs.refreshProgress(jobId);
+    await deps.scheduler.track(job, chunkIndex);
   };
 }

@@ -1,23 +1,35 @@
 import type { FramesRepository } from '../../db/repositories/frames.js';
 import type { JobsRepository } from '../../db/repositories/jobs.js';
+import type { TrackerStatesRepository } from '../../db/repositories/tracker-states.js';
+import type { TracksRepository } from '../../db/repositories/tracks.js';
+import { DEFAULT_MIN_TRACK_FRAMES } from '../../tracking/noise.js';
 import type { JobScheduler } from '../next.js';
-import { SummaryBuilder } from '../summary.js';
+import { SummaryBuilder, withObjectCounts } from '../summary.js';
 
 /**
  * The `finalize` task: summarises every frame of the job (per label: frames, best score, first and
- * last seen, segments), completes it exactly once (a conditional UPDATE: a duplicate finalize does
- * nothing) and queues the callback.
+ * last seen, segments, and distinct objects: tracks of at least the job's minTrackFrames frames),
+ * completes it exactly once (a conditional UPDATE: a duplicate finalize does nothing) and queues
+ * the callback. A finalize that comes before every chunk is tracked (the watchdog re-queues it
+ * for an idle job whose chunks are all detected) queues `track` instead, which comes back here.
  */
 export interface FinalizeTaskDeps {
   jobs: Pick<JobsRepository, 'getById' | 'complete'>;
   frames: Pick<FramesRepository, 'list'>;
-  scheduler: Pick<JobScheduler, 'callback'>;
+  tracks: Pick<TracksRepository, 'countObjects'>;
+  trackerStates: Pick<TrackerStatesRepository, 'load'>;
+  scheduler: Pick<JobScheduler, 'callback' | 'track'>;
 }
 
 export function createFinalizeTask(deps: FinalizeTaskDeps) {
   return async function finalizeJob({ jobId }: { jobId: string }): Promise<void> {
     const job = await deps.jobs.getById(jobId);
     if (job?.status !== 'processing') return;
+    const tracked = await deps.trackerStates.load(jobId);
+    if ((tracked?.nextChunk ?? 0) < job.chunksTotal) {
+      await deps.scheduler.track(job, job.chunksTotal - 1);
+      return;
+    }
     const builder = new SummaryBuilder();
     let after: number | undefined;
     for (;;) {
@@ -26,7 +38,9 @@ export function createFinalizeTask(deps: FinalizeTaskDeps) {
       for (const f of page) builder.add(f);
       after = page[page.length - 1].frameIndex;
     }
-    if (await deps.jobs.complete(jobId, builder.result())) {
+    const minTrackFrames = job.options.minTrackFrames ?? DEFAULT_MIN_TRACK_FRAMES;
+    const summary = withObjectCounts(builder.result(), await deps.tracks.countObjects(jobId, minTrackFrames));
+    if (await deps.jobs.complete(jobId, summary)) {
       await deps.scheduler.callback(jobId, job.options.callbackUrl);
     }
   };

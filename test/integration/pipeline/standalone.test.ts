@@ -11,10 +11,12 @@ import {
   allFramesPaged,
   assertPersonThenCup,
   ffprobeFrameTimes,
+  getJob,
   readEvents,
   sleep,
   waitForJob,
 } from './checks.js';
+import { allTracks, checkTracks, type TrackedFrame } from './tracks-checks.js';
 
 /**
  * The whole pipeline in one standalone process (PGlite, in-process queue and workers) with real
@@ -115,7 +117,7 @@ describe('standalone pipeline with real content', () => {
     assert.ok((value('worker_busy_seconds_total{queue="detect"}') ?? 0) > 0);
     const ratio = value('worker_busy_ratio{queue="detect"}') ?? -1;
     assert.ok(ratio > 0 && ratio <= 1, `busy ratio ${ratio}`);
-    for (const q of ['process', 'detect', 'finalize', 'notify'])
+    for (const q of ['process', 'detect', 'track', 'finalize', 'notify'])
       for (const state of ['waiting', 'active'])
         assert.equal(value(`queue_tasks{queue="${q}",state="${state}"}`), 0, `${q} ${state}`);
   });
@@ -196,11 +198,56 @@ describe('standalone pipeline with real content', () => {
   });
 
   test('another user gets 404 for the job, its detections and its events', async () => {
-    for (const path of [`/v1/jobs/${jobId}`, `/v1/jobs/${jobId}/detections`, `/v1/jobs/${jobId}/events`]) {
+    for (const path of [
+      `/v1/jobs/${jobId}`,
+      `/v1/jobs/${jobId}/detections`,
+      `/v1/jobs/${jobId}/events`,
+      `/v1/jobs/${jobId}/tracks`,
+      `/v1/jobs/${jobId}/export?format=coco`,
+    ]) {
       const r = await call(base, 'GET', path, { token: bob.accessToken });
       assert.equal(r.status, 404, `${path}: ${r.status}`);
       assert.equal(r.body.error.code, 'JOB_NOT_FOUND');
     }
+  });
+
+  test('tracks: the same in one chunk as in 1 s chunks; tracks API, thumbnails, exports, 404 for others', async () => {
+    const job = await getJob(base, alice.accessToken, jobId);
+    const all = (url: string, id: string) =>
+      allFramesPaged(url, alice.accessToken, id, 'includeNoise=true', 1000).then(
+        (p) => p.frames as TrackedFrame[],
+      );
+    const noisy = await all(base, jobId);
+    const tracks = await checkTracks(base, alice.accessToken, job, noisy, bob.accessToken);
+    assert.ok(
+      tracks.some((t) => t.label === 'person' && t.frames >= 50),
+      'the astronaut is one long track',
+    );
+    // the same video in one chunk, on a server with long chunks (same database, same users)
+    const one = await startServer(tdb, { CHUNK_SECONDS: '600' }, { workers: true });
+    try {
+      const up = await upload(one.url, alice.accessToken, video);
+      assert.equal(up.status, 202, up.text);
+      const single = await waitForJob(one.url, alice.accessToken, up.body.job.id);
+      assert.equal(single.status, 'completed', single.error);
+      assert.equal(single.progress.chunksTotal, 1);
+      assert.ok(job.progress.chunksTotal >= 4);
+      assert.deepEqual(await all(one.url, single.id), noisy, 'the same frames, track ids and all');
+      const strip = (ts: { thumbnailUrl: string }[]) => ts.map(({ thumbnailUrl: _, ...t }) => t);
+      const singleTracks = (await allTracks(one.url, alice.accessToken, single.id, 'minFrames=1')).tracks;
+      assert.deepEqual(strip(singleTracks), strip(tracks));
+      assert.deepEqual(single.summary, job.summary);
+    } finally {
+      await one.close();
+    }
+    // the database holds each track once, and no tracker state is left behind unfinished
+    const rows = await sql<{ n: number; d: number }>`
+      select count(*)::int as n, count(distinct track_id)::int as d from tracks where job_id = ${jobId}`.execute(
+      tdb.handle.db,
+    );
+    assert.deepEqual(rows.rows[0], { n: tracks.length, d: tracks.length });
+    const state = await srv.repos.trackerStates.load(jobId);
+    assert.equal(state?.nextChunk, job.progress.chunksTotal);
   });
 
   test('fps=2 analyses exactly one frame per 0.5 s slot', async () => {
@@ -208,7 +255,17 @@ describe('standalone pipeline with real content', () => {
     assert.equal(up.status, 202, up.text);
     const job = await waitForJob(base, alice.accessToken, up.body.job.id);
     assert.equal(job.status, 'completed', job.error);
-    const { frames: sampled } = await allFramesPaged(base, alice.accessToken, job.id, '', 100);
+    // noise kept: at 2 fps a track has fewer frames than at 30, and the ids differ; the boxes do not
+    const { frames: sampled } = await allFramesPaged(
+      base,
+      alice.accessToken,
+      job.id,
+      'includeNoise=true',
+      100,
+    );
+    const { frames: every } = await allFramesPaged(base, alice.accessToken, jobId, 'includeNoise=true', 1000);
+    const untracked = (f: ApiFrame) =>
+      f.detections.map((d) => ({ label: d.label, score: d.score, box: d.box }));
     const slots = sampled.map((f) => Math.floor(f.timestamp * 2 + 1e-9));
     assert.deepEqual(slots, [0, 1, 2, 3, 4, 5, 6, 7]);
     // the first frame of each slot, with the same timestamp ffprobe gives it
@@ -220,7 +277,7 @@ describe('standalone pipeline with real content', () => {
     assert.equal(job.progress.framesTotal, 8);
     assert.equal(job.summary.framesAnalysed, 8);
     // same frames, same detections as the every-frame job
-    for (const f of sampled) assert.deepEqual(f.detections, frames[f.frameIndex].detections);
+    for (const f of sampled) assert.deepEqual(untracked(f), untracked(every[f.frameIndex]));
   });
 
   test('cancel mid-job stops its chunks; DELETE removes every row and the file', async () => {

@@ -192,3 +192,18 @@ test('ffmpegReason: last line, without codec prefixes or file paths', () => {
   );
   assert.equal(ffmpegReason(''), '');
 });
+
+test('frameJpegArgs: a crop goes before the scale, clamped to the picture by ffmpeg', async () => {
+  const { frameJpegArgs, cropFilter } = await import('../../../src/media/frame-jpeg.js');
+  assert.equal(
+    cropFilter({ x: -3.2, y: 10.7, width: 100.2, height: 0.5 }),
+    'crop=w=min(101\\,iw):h=min(2\\,ih):x=min(0\\,iw-ow):y=min(10\\,ih-oh)',
+  );
+  const args = frameJpegArgs('in.mp4', 1.5, 160, { x: 10, y: 20, width: 30, height: 40 });
+  assert.equal(
+    args[args.indexOf('-vf') + 1],
+    'crop=w=min(30\\,iw):h=min(40\\,ih):x=min(10\\,iw-ow):y=min(20\\,ih-oh),scale=160:-2:flags=bilinear',
+  );
+  assert.equal(frameJpegArgs('in.mp4', 0, 160).at(-6), 'scale=160:-2:flags=bilinear');
+  assert.throws(() => cropFilter({ x: Number.NaN, y: 0, width: 1, height: 1 }), RangeError);
+});
