@@ -27,6 +27,7 @@ import { detectRoutes } from './http/routes/detect.js';
 import { healthRoutes } from './http/routes/health.js';
 import { jobsRoutes } from './http/routes/jobs.js';
 import { mediaRoutes } from './http/routes/media.js';
+import { renderRoutes } from './http/routes/renders.js';
 import { resultsRoutes } from './http/routes/results.js';
 import { thumbnailRoutes } from './http/routes/thumbnails.js';
 import { tracksRoutes } from './http/routes/tracks.js';
@@ -44,6 +45,7 @@ import type { ImageDetectionService } from './services/image-detection.js';
 import type { JobWatcher } from './services/job-watcher.js';
 import type { JobsService } from './services/jobs.js';
 import type { MediaLinks } from './services/media-links.js';
+import type { RendersService } from './services/renders.js';
 import type { ThumbnailsService } from './services/thumbnails.js';
 import type { TracksService } from './services/tracks.js';
 import type { BlobStore } from './storage/local.js';
@@ -70,6 +72,8 @@ export interface AppDeps {
   mediaLinks: MediaLinks;
   /** job thumbnails for the web UI's list */
   thumbnails: ThumbnailsService;
+  /** annotated videos of completed jobs */
+  renders: RendersService;
   models: Pick<ModelRegistry, 'list'>;
   /** the stored videos, served to <video> by signed links */
   storage: Pick<BlobStore, 'stat' | 'createReadStream'>;
@@ -238,6 +242,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(mediaRoutes, { links: deps.mediaLinks, jobs: deps.jobs, storage: deps.storage });
   await app.register(thumbnailRoutes, { thumbnails: deps.thumbnails });
   await app.register(tracksRoutes, { tracks: deps.tracks, exports: deps.exports });
+  await app.register(renderRoutes, { renders: deps.renders, storage: deps.storage });
   await app.register(webRoutes);
   return app;
 }

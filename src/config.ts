@@ -75,6 +75,8 @@ const specs = {
   // fair-queued tasks waiting inside BullMQ at once, per task name (see src/queue/fair-redis.ts)
   QUEUE_FAIR_WINDOW: { schema: Type.Integer({ minimum: 1, maximum: 1000 }), default: 1 },
   MEDIA_URL_TTL_SECONDS: { schema: Type.Integer({ minimum: 1 }), default: 3600 },
+  // an annotated video still being made after this long is stopped (the attempt fails)
+  RENDER_TIMEOUT_SECONDS: { schema: Type.Number({ exclusiveMinimum: 0 }), default: 14400 },
   // argon2id cost; the defaults follow OWASP's recommendation (19 MiB, 2 passes). Tests lower them.
   ARGON2_MEMORY_KIB: { schema: Type.Integer({ minimum: 1024 }), default: 19456 },
   ARGON2_TIME_COST: { schema: Type.Integer({ minimum: 1, maximum: 20 }), default: 2 },
@@ -164,6 +166,8 @@ export interface Config {
   watchdogIntervalSeconds: number;
   queueFairWindow: number;
   mediaUrlTtlSeconds: number;
+  /** RENDER_TIMEOUT_SECONDS: one render attempt's limit */
+  renderTimeoutSeconds: number;
   argon2: { memoryCost: number; timeCost: number };
   /** Fastify's trustProxy: false (default), true, a hop count, or proxy addresses/CIDRs */
   trustProxy: boolean | number | readonly string[];
@@ -375,6 +379,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     watchdogIntervalSeconds: raw.WATCHDOG_INTERVAL_SECONDS ?? 30,
     queueFairWindow: raw.QUEUE_FAIR_WINDOW ?? 1,
     mediaUrlTtlSeconds: raw.MEDIA_URL_TTL_SECONDS ?? 3600,
+    renderTimeoutSeconds: raw.RENDER_TIMEOUT_SECONDS ?? 14400,
     argon2: { memoryCost: raw.ARGON2_MEMORY_KIB ?? 19456, timeCost: raw.ARGON2_TIME_COST ?? 2 },
     trustProxy: parseTrustProxy(raw.TRUST_PROXY),
     loginRateLimitPerAddressPerHour: raw.LOGIN_RATE_LIMIT_PER_ADDRESS_PER_HOUR ?? 100,

@@ -22,7 +22,7 @@ const HELP = `Usage: web-detector <command> [options]
 Commands:
   serve [--no-workers]       apply migrations, then serve the HTTP API (default command).
                              Standalone (no REDIS_URL): the workers run in this process.
-  worker [--queues process,detect,track,finalize,notify] [--concurrency N]
+  worker [--queues process,detect,track,finalize,notify,render] [--concurrency N]
                              run task workers only (needs DATABASE_URL and REDIS_URL)
   migrate                    apply database migrations and exit
   detect <file> [--min-score 0.25] [--labels a,b] [--model name] [--fps N] [--format json|ndjson]

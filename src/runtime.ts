@@ -16,6 +16,7 @@ import { createLogger, type Logger } from './logger.js';
 import { type MediaBinaries, resolveMediaBinaries } from './media/binaries.js';
 import { frameJpeg } from './media/frame-jpeg.js';
 import { probeVideo } from './media/probe.js';
+import { renderVideo } from './media/render.js';
 import { createPipelineMetrics, createQueueMetrics, type PipelineMetrics } from './observability/metrics.js';
 import { deliverCallback } from './pipeline/callbacks.js';
 import { createJobFailer } from './pipeline/failures.js';
@@ -39,6 +40,7 @@ import { createImageDetectionService, type ImageDetectionService } from './servi
 import { createJobWatcher, type JobWatcher } from './services/job-watcher.js';
 import { createJobsService, type JobsService } from './services/jobs.js';
 import { createMediaLinks, type MediaLinks } from './services/media-links.js';
+import { createRendersService, type RendersService } from './services/renders.js';
 import { createJpegCache, createThumbnailsService, type ThumbnailsService } from './services/thumbnails.js';
 import { createTracksService, type TracksService } from './services/tracks.js';
 import { type BlobStore, createLocalStorage } from './storage/local.js';
@@ -98,6 +100,7 @@ export interface Runtime {
     imageDetection: ImageDetectionService;
     mediaLinks: MediaLinks;
     thumbnails: ThumbnailsService;
+    renders: RendersService;
     /** POST /v1/detect's turns */
     detectLimiter: ConcurrencyLimiter;
     /** what event streams read their jobs through */
@@ -217,6 +220,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     queue,
     scheduler,
     failJob,
+    renders: repos.renders,
     maxRuns: config.taskAttempts,
     log,
   });
@@ -246,6 +250,9 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
         writeEveryMs: opts.writeEveryMs,
       },
       jobSlots: { limit: config.userMaxActiveJobs },
+      renders: repos.renders,
+      renderVideo,
+      renderSettings: { timeoutMs: config.renderTimeoutSeconds * 1000 },
     });
     const concurrency = opts.concurrency ?? config.workerConcurrency;
     await queue.work(metrics.instrumentHandlers(handlers, { concurrency, names: opts.queues }), {
@@ -347,6 +354,14 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     modelLabels: (name) => models.list().find((m) => m.name === name)?.labels ?? null,
   });
 
+  const renders = createRendersService({
+    getOwned: (userId, jobId) => jobs.getOwned(userId, jobId),
+    renders: repos.renders,
+    scheduler,
+    links: mediaLinks,
+    modelLabels: (name) => models.list().find((m) => m.name === name)?.labels ?? null,
+  });
+
   // the HTTP app
   const app = await buildApp({
     config,
@@ -362,6 +377,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     detectLimiter,
     mediaLinks,
     thumbnails,
+    renders,
     models,
     storage,
     jobsRepository: repos.jobs,
@@ -393,6 +409,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       imageDetection,
       mediaLinks,
       thumbnails,
+      renders,
       detectLimiter,
       jobWatcher,
       housekeeping,

@@ -529,6 +529,84 @@ export const MediaThumbnailQuery = Type.Object({
   sig: Type.Optional(Type.String({ maxLength: 128 })),
 });
 
+// ---- annotated videos (renders) ----
+
+export const RENDER_STATUSES = ['queued', 'running', 'completed', 'failed'] as const;
+export type RenderStatus = (typeof RENDER_STATUSES)[number];
+export const RenderStatusSchema = Type.Union([
+  Type.Literal('queued'),
+  Type.Literal('running'),
+  Type.Literal('completed'),
+  Type.Literal('failed'),
+]);
+
+/** `POST /v1/jobs/:id/renders`: what to draw (every field optional: everything the job found). */
+export const CreateRenderBody = Type.Object(
+  {
+    labels: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+        maxItems: 200,
+        description: "only these labels (checked against the job's model, like a job's labels)",
+      }),
+    ),
+    minScore: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 1, description: 'only detections scoring at least this' }),
+    ),
+    tracks: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 0 }), {
+        maxItems: 1000,
+        description: 'only detections in these tracks (trackId); detections without one are left out',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CreateRenderBody = Static<typeof CreateRenderBody>;
+
+export const RenderOptionsSchema = Type.Object({
+  labels: Nullable(Type.Array(Type.String())),
+  minScore: Nullable(Type.Number()),
+  tracks: Nullable(Type.Array(Type.Integer())),
+});
+
+export const Render = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  jobId: Type.String({ format: 'uuid' }),
+  status: RenderStatusSchema,
+  progress: Type.Number({ description: "percent of the video's frames written (100 once completed)" }),
+  options: RenderOptionsSchema,
+  error: Nullable(Type.String({ description: 'why it failed: one sentence' })),
+  createdAt: Type.String({ format: 'date-time' }),
+  finishedAt: Nullable(Type.String({ format: 'date-time' })),
+  url: Type.Optional(
+    Type.String({
+      description:
+        'when completed: /v1/media/<jobId>/renders/<renderId>?exp&sig, the MP4 with HTTP Range, no Authorization header needed',
+    }),
+  ),
+  expiresAt: Type.Optional(Type.String({ format: 'date-time', description: 'when url stops working' })),
+});
+export type Render = Static<typeof Render>;
+
+/** 202 of POST /v1/jobs/:id/renders */
+export const RenderCreated = Type.Object({
+  render: Type.Object({ id: Type.String({ format: 'uuid' }), status: RenderStatusSchema }),
+});
+export type RenderCreated = Static<typeof RenderCreated>;
+
+export const RenderEnvelope = Type.Object({ render: Render });
+export type RenderEnvelope = Static<typeof RenderEnvelope>;
+
+export const RenderIdParams = Type.Object({
+  id: Type.String({ maxLength: 64 }),
+  renderId: Type.String({ maxLength: 64 }),
+});
+
+export const MediaRenderParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 128 }),
+  renderId: Type.String({ minLength: 1, maxLength: 128 }),
+});
+
 // ---- models and single images ----
 
 export const Model = Type.Object({

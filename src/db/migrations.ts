@@ -248,6 +248,43 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropTable('tracks').ifExists().execute();
     },
   },
+
+  /**
+   * Annotated videos (issue 11): one row per render of a job (what to draw, how far, the stored
+   * MP4 once done, or the sentence it failed with). Deleted with the job; the files under
+   * renders/<jobId>/ are removed by whoever deletes the job.
+   */
+  '0006_renders': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('renders')
+        .addColumn('id', 'uuid', (c) => c.primaryKey())
+        .addColumn('job_id', 'uuid', (c) => c.notNull().references('jobs.id').onDelete('cascade'))
+        .addColumn('status', 'text', (c) =>
+          c.notNull().check(sql`status in ('queued', 'running', 'completed', 'failed')`),
+        )
+        .addColumn('progress', 'real', (c) => c.notNull().defaultTo(0))
+        .addColumn('options', 'jsonb', (c) => c.notNull())
+        .addColumn('storage_key', 'text')
+        .addColumn('error', 'text')
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('finished_at', 'timestamptz')
+        .execute();
+      await db.schema
+        .createIndex('renders_job_idx')
+        .on('renders')
+        .columns(['job_id', 'created_at'])
+        .execute();
+      // a standalone restart takes up unfinished renders
+      await sql`create index renders_unfinished_idx on renders (created_at) where status in ('queued', 'running')`.execute(
+        db,
+      );
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('renders').ifExists().execute();
+    },
+  },
 };
 
 class StaticProvider implements MigrationProvider {

@@ -11,7 +11,7 @@ export type NullableJson<T> = ColumnType<T | null, string | null, string | null>
 /** bigint: pg returns int8 as a string, PGlite as a number or bigint. */
 export type BigIntColumn = ColumnType<string | number | bigint, number, number>;
 
-import type { JobStatus } from '../api/schemas.js';
+import type { JobStatus, RenderStatus } from '../api/schemas.js';
 
 export { JOB_STATUSES, type JobStatus } from '../api/schemas.js';
 
@@ -132,6 +132,22 @@ export interface TrackerStatesTable {
   updated_at: GeneratedTimestamp;
 }
 
+/** renders.status (migration 0006) */
+export type { RenderStatus } from '../api/schemas.js';
+
+export interface RendersTable {
+  id: string;
+  job_id: string;
+  status: RenderStatus;
+  progress: Generated<number>;
+  options: Json<unknown>;
+  storage_key: string | null;
+  error: string | null;
+  created_at: GeneratedTimestamp;
+  updated_at: GeneratedTimestamp;
+  finished_at: NullableTimestamp;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -143,6 +159,7 @@ export interface Database {
   deliveries: DeliveriesTable;
   tracks: TracksTable;
   tracker_states: TrackerStatesTable;
+  renders: RendersTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -13,7 +13,7 @@ import type { OverlayFrame } from './render/overlay.js';
  * holds a whole job's detections.
  */
 
-export { type OverlayFrame, type RenderFilter, selectBoxes } from './render/overlay.js';
+export { type OverlayFrame, type RenderFilter, type StoredDetection, selectBoxes } from './render/overlay.js';
 
 /** The render failed; the message is one sentence a user can read (no paths). */
 export class RenderError extends Error {

@@ -14,7 +14,7 @@ export class PermanentTaskError extends Error {}
  */
 export function failureReason(name: TaskName, payload: { chunkIndex?: number }, error: Error): string {
   const msg = withoutPaths(error.message.replace(/\s+/g, ' ').trim()).replace(/\.?$/, '.');
-  if (error instanceof PermanentTaskError) return msg;
+  if (error instanceof PermanentTaskError || error.name === 'RenderError') return msg;
   switch (name) {
     case 'process':
       return `The video could not be prepared for analysis: ${msg}`;
@@ -24,6 +24,8 @@ export function failureReason(name: TaskName, payload: { chunkIndex?: number }, 
       return `The objects could not be tracked: ${msg}`;
     case 'finalize':
       return `The results could not be summarised: ${msg}`;
+    case 'render':
+      return `The annotated video could not be made: ${msg}`;
     default:
       return msg;
   }

@@ -5,6 +5,7 @@ import type { TransactionRepositories } from '../db/repositories/index.js';
 import type { JobsRepository } from '../db/repositories/jobs.js';
 import type { TrackerStatesRepository } from '../db/repositories/tracker-states.js';
 import type { TracksRepository } from '../db/repositories/tracks.js';
+import type { RendersRepository } from '../db/repositories/renders.js';
 import type { Detector } from '../inference/types.js';
 import type { MediaBinaries } from '../media/binaries.js';
 import type { TaskHandler, TaskName } from '../queue/port.js';
@@ -18,6 +19,8 @@ import { createFinalizeTask } from './tasks/finalize.js';
 import { createNotifyTask } from './tasks/notify.js';
 import { createProcessTask } from './tasks/process.js';
 import { createTrackTask } from './tasks/track.js';
+import type { RenderTaskDeps } from './tasks/render.js';
+import { createRenderTask } from './tasks/render.js';
 
 /**
  * The typed map from task name to handler: every task the queue carries has exactly one handler
@@ -27,6 +30,8 @@ import { createTrackTask } from './tasks/track.js';
  * A job's story: `process` plans chunks → one `detect` per chunk (in parallel) → `track` runs
  * the tracker over the detected chunks in order → `finalize` completes the job once → `notify`
  * delivers its callback. What each step queues next is in next.ts.
+ * Apart from a job's story, `render` makes an annotated video of a completed job (on demand, any
+ * worker).
  */
 export interface TaskHandlerDeps {
   jobs: JobsRepository;
@@ -39,8 +44,11 @@ export interface TaskHandlerDeps {
   /** the callback delivery log (one row per attempt) */
   deliveries: Pick<DeliveriesRepository, 'record'>;
   media: MediaBinaries;
-  /** where the stored videos are (ffmpeg reads them by path) */
-  storage: Pick<BlobStore, 'path'>;
+  /** where the stored videos are (ffmpeg reads them by path); renders are written there too */
+  storage: Pick<BlobStore, 'path' | 'commit' | 'remove'>;
+  renders: Pick<RendersRepository, 'get' | 'start' | 'setProgress' | 'complete'>;
+  renderVideo: RenderTaskDeps['renderVideo'];
+  renderSettings?: RenderTaskDeps['settings'];
   detectors: { get(name?: string): Promise<Detector> };
   scheduler: JobScheduler;
   deliver: typeof deliverCallback;
@@ -58,5 +66,6 @@ export function createTaskHandlers(deps: TaskHandlerDeps): { [N in TaskName]: Ta
     track: createTrackTask(deps),
     finalize: createFinalizeTask(deps),
     notify: createNotifyTask(deps),
+    render: createRenderTask({ ...deps, settings: deps.renderSettings }),
   };
 }

@@ -30,10 +30,11 @@ export interface JobRef {
   userId: string;
 }
 
-/** The dedupe id of a task: one per job (and chunk) and task name. The watchdog asks the queue by it. */
+/** The dedupe id of a task: one per job (and chunk, or render) and task name. The watchdog asks the queue by it. */
 export function taskId<N extends TaskName>(name: N, payload: TaskPayloads[N]): string {
   const chunk = 'chunkIndex' in payload ? `:${payload.chunkIndex}` : '';
-  return `${name}:${payload.jobId}${chunk}`;
+  const render = 'renderId' in payload ? `:${payload.renderId}` : '';
+  return `${name}:${payload.jobId}${chunk}${render}`;
 }
 
 /**
@@ -93,6 +94,8 @@ export interface JobScheduler {
    * still waiting for its next retry (a second request while this one is queued adds nothing).
    */
   redeliver(jobId: string): Promise<void>;
+  /** An annotated video of a completed job was asked for: one render task (any worker takes it). */
+  render(job: JobRef, renderId: string): Promise<void>;
 }
 
 export function createJobScheduler(deps: {
@@ -127,5 +130,6 @@ export function createJobScheduler(deps: {
         { jobId },
         { ...taskOptions('notify', { jobId }, deps.retry), dedupeId: `notify:${jobId}:redeliver` },
       ),
+    render: (job, renderId) => enqueue('render', { jobId: job.id, renderId }, job.userId),
   };
 }

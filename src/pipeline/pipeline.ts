@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ChunksRepository } from '../db/repositories/chunks.js';
 import type { JobsRepository } from '../db/repositories/jobs.js';
+import type { RendersRepository } from '../db/repositories/renders.js';
 import type { TaskName, TaskPayloads, TaskQueue } from '../queue/port.js';
 import { exhaustedChunkReason, type FailJob, failureReason } from './failures.js';
 import type { JobRef, JobScheduler } from './next.js';
@@ -21,6 +22,8 @@ export function createPipeline(deps: {
   queue: Pick<TaskQueue, 'onFinalFailure'>;
   scheduler: JobScheduler;
   failJob: FailJob;
+  /** renders fail on their own (the job stays completed) and are taken up again after a restart */
+  renders?: Pick<RendersRepository, 'fail' | 'listUnfinished'>;
   /** runs a chunk may have (TASK_ATTEMPTS): one started that often is not run again at restart */
   maxRuns: number;
   log: Logger;
@@ -31,6 +34,12 @@ export function createPipeline(deps: {
     const { jobId } = payload;
     if (name === 'notify') {
       deps.log.warn({ jobId, err: error }, 'job callback could not be delivered');
+      return;
+    }
+    if (name === 'render') {
+      const { renderId } = payload as TaskPayloads['render'];
+      if (await deps.renders?.fail(renderId, failureReason(name, {}, error)))
+        deps.log.warn({ jobId, renderId, err: error }, 'render failed');
       return;
     }
     // only a detect task's chunk is at fault (a track task's chunkIndex only says who asked)
@@ -57,6 +66,9 @@ export function createPipeline(deps: {
         else if (planned.length === 0) await scheduler.plan(job);
         else await scheduler.continueJob(job, planned);
       }
+      // renders the in-memory queue lost (a render is redone from the start)
+      for (const r of (await deps.renders?.listUnfinished(10_000)) ?? [])
+        await scheduler.render({ id: r.jobId, userId: r.userId }, r.id);
       return unfinished.length;
     },
   };

@@ -10,11 +10,13 @@ export interface TaskPayloads {
   track: { jobId: string; chunkIndex: number };
   finalize: { jobId: string };
   notify: { jobId: string };
+  /** draw a completed job's boxes into an annotated video (any worker; see src/pipeline/tasks/render.ts) */
+  render: { jobId: string; renderId: string };
 }
 
 export type TaskName = keyof TaskPayloads;
 
-export const TASK_NAMES: readonly TaskName[] = ['process', 'detect', 'track', 'finalize', 'notify'];
+export const TASK_NAMES: readonly TaskName[] = ['process', 'detect', 'track', 'finalize', 'notify', 'render'];
 
 export interface TaskContext {
   /** 1-based attempt number */

@@ -1,13 +1,14 @@
 import type { IdempotencyKeysRepository } from '../db/repositories/idempotency-keys.js';
 import type { JobsRepository } from '../db/repositories/jobs.js';
 import type { RefreshTokensRepository } from '../db/repositories/refresh-tokens.js';
+import { renderFolder } from '../storage/keys.js';
 import type { BlobStore } from '../storage/local.js';
 import { IDEMPOTENCY_TTL_MS } from './idempotency.js';
 
 /**
  * The periodic sweep: expired refresh tokens and Idempotency-Keys are deleted, and with
- * RETENTION_DAYS, finished jobs older than that lose their video and their rows (detections,
- * chunks, deliveries go with the row). Every step is an idempotent DELETE, so several API
+ * RETENTION_DAYS, finished jobs older than that lose their video, their annotated videos and their
+ * rows (detections, chunks, deliveries, renders go with the row). Every step is an idempotent DELETE, so several API
  * processes sweeping at once only repeat each other's work. A video is removed before its row: a
  * sweep that stops between the two finds the row again next time, never an orphaned file.
  */
@@ -32,7 +33,7 @@ export function createHousekeeping(deps: {
   refreshTokens: Pick<RefreshTokensRepository, 'deleteExpired'>;
   idempotencyKeys: Pick<IdempotencyKeysRepository, 'deleteExpired'>;
   jobs: Pick<JobsRepository, 'listFinishedBefore' | 'delete'>;
-  storage: Pick<BlobStore, 'remove'>;
+  storage: Pick<BlobStore, 'remove' | 'removeFolder'>;
   retentionDays: number | null;
   intervalMs: number;
   log?: { info(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };
@@ -51,6 +52,7 @@ export function createHousekeeping(deps: {
       const batch = await deps.jobs.listFinishedBefore(before, RETENTION_BATCH);
       for (const job of batch) {
         await deps.storage.remove(job.videoKey);
+        await deps.storage.removeFolder(renderFolder(job.id));
         if (await deps.jobs.delete(job.id, job.userId)) removed += 1;
       }
       if (batch.length < RETENTION_BATCH || stopped) return removed;

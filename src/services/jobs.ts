@@ -15,6 +15,7 @@ import {
   withoutPaths,
 } from '../errors.js';
 import { ProbeError, type VideoProbe } from '../media/probe.js';
+import { renderFolder } from '../storage/keys.js';
 import type { BlobStore } from '../storage/local.js';
 import type { Idempotency } from './idempotency.js';
 import { checkCallbackHost, parseJobOptions, parseTag, sanitizeFilename } from './jobs-options.js';
@@ -390,6 +391,7 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
       const job = await owned(userId, jobId);
       if (!(await jobs.delete(jobId, userId))) throw notFound();
       await storage.remove(job.videoKey);
+      await storage.removeFolder(renderFolder(jobId)); // its annotated videos (rows went with the job)
     },
 
     async getOwned(userId, jobId) {

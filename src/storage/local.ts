@@ -21,6 +21,8 @@ export interface BlobStore {
   commit(tempKey: string, finalKey: string): Promise<void>;
   /** Deletes a blob; a missing one is not an error. */
   remove(key: string): Promise<void>;
+  /** Deletes every blob under a folder key (e.g. `renders/<jobId>`); a missing one is not an error. */
+  removeFolder(prefix: string): Promise<void>;
   /** The absolute file path of a key (for ffmpeg/ffprobe). */
   path(key: string): string;
   stat(key: string): Promise<BlobStat | null>;
@@ -72,6 +74,9 @@ export function createLocalStorage(rootDir: string): BlobStore {
     },
     async remove(key) {
       await rm(pathOf(key), { force: true });
+    },
+    async removeFolder(prefix) {
+      await rm(pathOf(prefix), { force: true, recursive: true });
     },
     path: pathOf,
     async stat(key) {

@@ -9,6 +9,7 @@ import { createJobsRepository, type JobsRepository } from './jobs.js';
 import { createRefreshTokensRepository, type RefreshTokensRepository } from './refresh-tokens.js';
 import { createTrackerStatesRepository, type TrackerStatesRepository } from './tracker-states.js';
 import { createTracksRepository, type TracksRepository } from './tracks.js';
+import { createRendersRepository, type RendersRepository } from './renders.js';
 import { createUsersRepository, type UsersRepository } from './users.js';
 
 export * from './api-keys.js';
@@ -20,11 +21,12 @@ export * from './jobs.js';
 export * from './refresh-tokens.js';
 export * from './tracker-states.js';
 export * from './tracks.js';
+export * from './renders.js';
 export * from './users.js';
 
 /**
  * One repository per table (users, refresh tokens, API keys, jobs, idempotency keys, job_chunks,
- * frames, deliveries, tracks, tracker_states): only they speak SQL.
+ * frames, deliveries, tracks, tracker_states, renders): only they speak SQL.
  */
 export interface Repositories {
   users: UsersRepository;
@@ -43,6 +45,7 @@ export interface Repositories {
    * for the transaction: a deadlock).
    */
   transaction<T>(fn: (repos: TransactionRepositories) => Promise<T>): Promise<T>;
+  renders: RendersRepository;
 }
 
 /** The repositories a transaction may use (the track step's writes). */
@@ -68,5 +71,6 @@ export function createRepositories(db: Kysely<Database>): Repositories {
           trackerStates: createTrackerStatesRepository(trx),
         }),
       ),
+    renders: createRendersRepository(db),
   };
 }

@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { errorResponses, JobIdParams, MediaIdParams, MediaQuery, VideoUrl } from '../../api/schemas.js';
-import { ForbiddenError, NotFoundError, RangeNotSatisfiableError } from '../../errors.js';
+import { ForbiddenError, NotFoundError } from '../../errors.js';
 import type { JobsService } from '../../services/jobs.js';
 import type { MediaLinks } from '../../services/media-links.js';
 import type { BlobStore } from '../../storage/local.js';
 import { requireUser } from '../plugins/auth.js';
-import { parseRange, videoContentType } from '../range.js';
+import { videoContentType } from '../range.js';
+import { sendBlob } from '../send-blob.js';
 
 /**
  * The job's video for the browser's <video>: `GET /v1/jobs/:id/video-url` (bearer-authenticated)
@@ -66,35 +67,13 @@ export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRoutesOptions> = async 
       }
       const ref = await jobs.getVideoKey(id);
       if (!ref) throw new NotFoundError('The job was not found.', 'JOB_NOT_FOUND');
-      const st = await storage.stat(ref.key);
-      if (!st) throw videoGone();
-      const etag = `"${st.size.toString(16)}-${Math.floor(st.mtime.getTime()).toString(16)}"`;
-      reply
-        .header('accept-ranges', 'bytes')
-        .header('content-type', videoContentType(ref.key, ref.formatName))
-        .header('etag', etag)
-        .header('last-modified', st.mtime.toUTCString())
-        .header('cache-control', 'private, max-age=300')
-        .header('x-content-type-options', 'nosniff');
-
-      // If-Range: a range only if the file is still the one the client has
-      const ifRange = request.headers['if-range'];
-      const stale = ifRange && ifRange !== etag && ifRange !== st.mtime.toUTCString();
-      const range = parseRange(stale ? undefined : request.headers.range, st.size);
-      if (range === 'unsatisfiable') {
-        reply.header('content-range', `bytes */${st.size}`);
-        throw new RangeNotSatisfiableError('The requested byte range is outside the video.');
-      }
-      if (range) {
-        reply
-          .code(206)
-          .header('content-range', `bytes ${range.start}-${range.end}/${st.size}`)
-          .header('content-length', range.end - range.start + 1);
-      } else {
-        reply.code(200).header('content-length', st.size);
-      }
-      if (request.method === 'HEAD' || st.size === 0) return reply.send();
-      return reply.send(storage.createReadStream(ref.key, range ?? undefined));
+      return sendBlob(request, reply, {
+        storage,
+        key: ref.key,
+        contentType: videoContentType(ref.key, ref.formatName),
+        missing: videoGone,
+        what: 'video',
+      });
     },
   );
 };
