@@ -2,6 +2,7 @@
 // renders): the export request for the filters on screen, the file name, the render request's
 // body, the words for a render's progress, and the bounded polling of a render. No DOM.
 import { apiQuery, type ReviewFilter } from './filters.js';
+import type { CreateRenderBody, Render } from './types.js';
 
 /** What each export format is called on the menu (a format the server lists but not named here shows as it is). */
 export const EXPORT_NAMES: Readonly<Record<string, string>> = {
@@ -52,19 +53,16 @@ export function exportPath(
   return `/v1/jobs/${encodeURIComponent(jobId)}/export?${q}`;
 }
 
-/** The name to save an export under: the server's Content-Disposition name, else `<video>.<format's ending>`. */
+/**
+ * The name to save an export under: the video's name (like the detections' downloads) with the
+ * ending the server gives (its Content-Disposition name is `<job id>.<ending>`), else this table's.
+ */
 export function exportFileName(videoName: string, format: string, disposition: string | null): string {
-  const named = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition ?? '')?.[1];
-  if (named) {
-    try {
-      const clean = decodeURIComponent(named).replace(/[/\\]/g, '_').trim();
-      if (clean) return clean;
-    } catch {
-      /* a malformed escape: fall back */
-    }
-  }
-  const base = (videoName || 'export').replace(/\.[^.]+$/, '');
-  return `${base}.${EXTENSIONS[format] ?? format}`;
+  const named = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition ?? '')?.[1] ?? '';
+  const dot = named.indexOf('.');
+  const ending = dot > 0 ? named.slice(dot + 1).replace(/[^A-Za-z0-9.]/g, '') : '';
+  const base = (videoName || 'export').replace(/\.[^.]+$/, '').replace(/[/\\]/g, '_');
+  return `${base}.${ending || (EXTENSIONS[format] ?? format)}`;
 }
 
 /**
@@ -75,8 +73,8 @@ export function renderRequest(
   f: ReviewFilter,
   allLabels: readonly string[],
   tracks: readonly number[] = [],
-): { labels?: string[]; minScore: number; tracks?: number[] } | null {
-  const body: { labels?: string[]; minScore: number; tracks?: number[] } = { minScore: f.minScore };
+): CreateRenderBody | null {
+  const body: CreateRenderBody = { minScore: f.minScore };
   if (f.labels !== null) {
     const shown = allLabels.filter((l) => f.labels!.includes(l));
     if (shown.length === 0) return null;
@@ -86,29 +84,23 @@ export function renderRequest(
   return body;
 }
 
-interface RenderLike {
-  status: string;
-  progress?: number | null;
-  url?: string | null;
-}
+/** What the page reads of a render: POST's answer has only id and status, GET's the rest. */
+type RenderLike = Pick<Render, 'status'> & Partial<Pick<Render, 'progress' | 'url' | 'error'>>;
 
-/** A render's progress as a share 0..100 (the API may give 0..1 or a percent). */
+/** A render's progress in whole percent (the API's `progress` is a percent); 100 only once done. */
 export function renderPercent(r: RenderLike): number {
-  const p = typeof r.progress === 'number' && Number.isFinite(r.progress) ? r.progress : 0;
-  const pct = p > 1 ? p : p * 100;
   if (isRenderDone(r)) return 100;
-  return Math.max(0, Math.min(99, Math.floor(pct)));
+  const p = typeof r.progress === 'number' && Number.isFinite(r.progress) ? r.progress : 0;
+  return Math.max(0, Math.min(99, Math.floor(p)));
 }
 
-export const isRenderDone = (r: RenderLike): boolean =>
-  (r.status === 'completed' || r.status === 'ready' || r.status === 'done') && Boolean(r.url);
-export const isRenderFailed = (r: RenderLike): boolean =>
-  r.status === 'failed' || r.status === 'canceled' || r.status === 'error';
+export const isRenderDone = (r: RenderLike): boolean => r.status === 'completed' && Boolean(r.url);
+export const isRenderFailed = (r: RenderLike): boolean => r.status === 'failed';
 
-/** The line people read while a render runs. */
+/** The line people read while a render runs (a failure gives the server's sentence). */
 export function renderLine(r: RenderLike): string {
   if (isRenderDone(r)) return 'The annotated video is ready.';
-  if (isRenderFailed(r)) return 'The annotated video could not be made.';
+  if (isRenderFailed(r)) return `The annotated video could not be made${r.error ? `: ${r.error}` : '.'}`;
   if (r.status === 'queued') return 'Queued: waiting for a worker…';
   return `Drawing the boxes… ${renderPercent(r)}%`;
 }

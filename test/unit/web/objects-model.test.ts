@@ -174,15 +174,17 @@ describe('exports of what is on screen', () => {
       'zeta',
     ]);
     assert.equal(
-      exportFileName('street.mp4', 'mot', 'attachment; filename="street.mot.txt"'),
-      'street.mot.txt',
+      exportFileName('street.mp4', 'mot', 'attachment; filename="0c5e-41.txt"'),
+      'street.txt',
+      "the video's name with the server's ending",
     );
     assert.equal(
-      exportFileName('street.mp4', 'csv', "attachment; filename*=UTF-8''caf%C3%A9.csv"),
-      'café.csv',
+      exportFileName('street.mp4', 'coco', 'attachment; filename="j.coco.json"'),
+      'street.coco.json',
     );
     assert.equal(exportFileName('street.mp4', 'yolo', null), 'street.yolo.zip');
-    assert.equal(exportFileName('street.mp4', 'csv', 'attachment; filename="../../x.csv"'), '.._.._x.csv');
+    assert.equal(exportFileName('a/b.mp4', 'csv', 'attachment; filename="j.c\\s/v"'), 'a_b.csv');
+    assert.equal(exportFileName('café.mp4', 'csv', "attachment; filename*=UTF-8''j.csv"), 'café.csv');
   });
 });
 
@@ -199,19 +201,23 @@ describe('annotated video', () => {
     assert.equal(renderRequest({ ...all, labels: [] }, labels), null);
   });
   test('progress words and percent', () => {
-    assert.equal(renderPercent({ status: 'processing', progress: 0.423 }), 42);
-    assert.equal(renderPercent({ status: 'processing', progress: 42.7 }), 42);
-    assert.equal(renderPercent({ status: 'processing', progress: 1 }), 99, 'not 100 until it is done');
-    assert.equal(renderPercent({ status: 'completed', progress: 1, url: '/v1/media/x' }), 100);
+    assert.equal(renderPercent({ status: 'running', progress: 42.7 }), 42);
+    assert.equal(renderPercent({ status: 'running', progress: 100 }), 99, 'not 100 until there is a link');
+    assert.equal(renderPercent({ status: 'completed', progress: 100, url: '/v1/media/x' }), 100);
+    assert.equal(renderPercent({ status: 'queued' }), 0);
     assert.equal(renderLine({ status: 'queued', progress: 0 }), 'Queued: waiting for a worker…');
-    assert.equal(renderLine({ status: 'processing', progress: 0.5 }), 'Drawing the boxes… 50%');
-    assert.equal(renderLine({ status: 'failed' }), 'The annotated video could not be made.');
+    assert.equal(renderLine({ status: 'running', progress: 50 }), 'Drawing the boxes… 50%');
+    assert.equal(renderLine({ status: 'failed', error: null }), 'The annotated video could not be made.');
+    assert.equal(
+      renderLine({ status: 'failed', error: 'The video could not be read.' }),
+      'The annotated video could not be made: The video could not be read.',
+    );
     assert.equal(isRenderDone({ status: 'completed' }), false, 'done means a link to download');
   });
   test('polling stops when it is finished or after the limit', () => {
-    assert.equal(keepPolling({ status: 'processing' }, 0, 1000), true);
+    assert.equal(keepPolling({ status: 'running' }, 0, 1000), true);
     assert.equal(keepPolling({ status: 'completed', url: '/x' }, 0, 1000), false);
     assert.equal(keepPolling({ status: 'failed' }, 0, 1000), false);
-    assert.equal(keepPolling({ status: 'processing' }, 0, RENDER_POLL_LIMIT_MS), false);
+    assert.equal(keepPolling({ status: 'running' }, 0, RENDER_POLL_LIMIT_MS), false);
   });
 });
