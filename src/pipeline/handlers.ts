@@ -3,9 +3,9 @@ import type { DeliveriesRepository } from '../db/repositories/deliveries.js';
 import type { FramesRepository } from '../db/repositories/frames.js';
 import type { TransactionRepositories } from '../db/repositories/index.js';
 import type { JobsRepository } from '../db/repositories/jobs.js';
+import type { RendersRepository } from '../db/repositories/renders.js';
 import type { TrackerStatesRepository } from '../db/repositories/tracker-states.js';
 import type { TracksRepository } from '../db/repositories/tracks.js';
-import type { RendersRepository } from '../db/repositories/renders.js';
 import type { Detector } from '../inference/types.js';
 import type { MediaBinaries } from '../media/binaries.js';
 import type { TaskHandler, TaskName } from '../queue/port.js';
@@ -18,9 +18,9 @@ import { createDetectTask } from './tasks/detect.js';
 import { createFinalizeTask } from './tasks/finalize.js';
 import { createNotifyTask } from './tasks/notify.js';
 import { createProcessTask } from './tasks/process.js';
-import { createTrackTask } from './tasks/track.js';
 import type { RenderTaskDeps } from './tasks/render.js';
 import { createRenderTask } from './tasks/render.js';
+import { createTrackTask } from './tasks/track.js';
 
 /**
  * The typed map from task name to handler: every task the queue carries has exactly one handler

@@ -7,9 +7,9 @@ import { createFramesRepository, type FramesRepository } from './frames.js';
 import { createIdempotencyKeysRepository, type IdempotencyKeysRepository } from './idempotency-keys.js';
 import { createJobsRepository, type JobsRepository } from './jobs.js';
 import { createRefreshTokensRepository, type RefreshTokensRepository } from './refresh-tokens.js';
+import { createRendersRepository, type RendersRepository } from './renders.js';
 import { createTrackerStatesRepository, type TrackerStatesRepository } from './tracker-states.js';
 import { createTracksRepository, type TracksRepository } from './tracks.js';
-import { createRendersRepository, type RendersRepository } from './renders.js';
 import { createUsersRepository, type UsersRepository } from './users.js';
 
 export * from './api-keys.js';
@@ -19,9 +19,9 @@ export * from './frames.js';
 export * from './idempotency-keys.js';
 export * from './jobs.js';
 export * from './refresh-tokens.js';
+export * from './renders.js';
 export * from './tracker-states.js';
 export * from './tracks.js';
-export * from './renders.js';
 export * from './users.js';
 
 /**
