@@ -572,7 +572,6 @@ test('web UI: review a video end to end, on a phone and a desktop, light and dar
       assert.equal(await shownFrame(page), track.firstFrame, "the track's first frame is on screen");
       assert.equal(await row.getAttribute('aria-pressed'), 'true');
       assert.match(page.url(), new RegExp(`track=${track.id}`), 'the selection is in the URL');
-      // the highlighted box is drawn thicker: its left edge has paint 2 line widths in
       const f0 = frames.find((f) => f.frameIndex === track.firstFrame)!;
       const det = f0.detections.find((d) => d.trackId === track.id);
       assert.ok(det, 'the detections carry the track id');
@@ -738,6 +737,9 @@ test('web UI: review a video end to end, on a phone and a desktop, light and dar
   await page.setViewportSize({ width: 1280, height: 760 });
   await page.waitForTimeout(250);
   await page.screenshot({ path: join(root, 'test-results/ui-review-1280.png') });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(250);
+  await page.screenshot({ path: join(root, 'test-results/ui-review-390-full.png'), fullPage: true });
   assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
   assert.deepEqual(cspViolations, [], 'nothing blocked by the Content-Security-Policy');
   await context.close();
