@@ -1,13 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { DEFAULT_MIN_SCORE } from '../api/schemas.js';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DEFAULT_MIN_SCORE, EXPORT_FORMATS, type ExportFormat } from '../api/schemas.js';
 import { type Config, loadConfig } from '../config.js';
 import { isAppError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { InvalidImageError, isStillImage } from '../media/image.js';
 import { createDetectionEngine, createRuntime } from '../runtime.js';
+import { detectionFilter } from '../services/detections.js';
 import type { UploadPart } from '../services/jobs.js';
 import { parseFlags, UsageError } from './args.js';
 import { createProgressBar } from './progress.js';
@@ -15,9 +18,15 @@ import { createProgressBar } from './progress.js';
 /**
  * `web-detector detect <file>`: detections without a server. An image is run through the
  * detector directly; a video goes through the same pipeline as the service (probe, chunks,
- * detect, finalize) on a throwaway embedded database, with a progress bar on stderr. The result
- * is JSON on stdout (or NDJSON, a frame a line, with --format ndjson).
+ * detect, track, finalize) on a throwaway embedded database, with a progress bar on stderr. The
+ * result is JSON on stdout (video, summary, tracks, frames), or NDJSON (a frame a line), or one of
+ * the export formats (mot, coco, cvat, yolo, csv: the same writers as GET /v1/jobs/:id/export);
+ * `--out file` writes it to a file instead. Noise (short tracks, detections in no track) is left
+ * out as in the API unless --include-noise.
  */
+
+const VIDEO_FORMATS = ['json', 'ndjson', ...EXPORT_FORMATS] as const;
+type VideoFormat = (typeof VIDEO_FORMATS)[number];
 
 const FLAGS = {
   'min-score': 'string',
@@ -25,6 +34,9 @@ const FLAGS = {
   model: 'string',
   fps: 'string',
   format: 'string',
+  out: 'string',
+  'min-track-frames': 'string',
+  'include-noise': 'boolean',
 } as const;
 
 export async function detectCommand(argv: string[]): Promise<void> {
@@ -32,8 +44,9 @@ export async function detectCommand(argv: string[]): Promise<void> {
   if (positional.length !== 1)
     throw new UsageError('Give exactly one image or video file: web-detector detect <file>.');
   const file = positional[0];
-  const format = (flags.format as string | undefined) ?? 'json';
-  if (format !== 'json' && format !== 'ndjson') throw new UsageError('--format must be json or ndjson.');
+  const format = ((flags.format as string | undefined) ?? 'json') as VideoFormat;
+  if (!VIDEO_FORMATS.includes(format))
+    throw new UsageError(`--format must be one of ${VIDEO_FORMATS.join(', ')}.`);
   // a throwaway data folder: the embedded database of a video run, never the user's ./data
   const dataDir = mkdtempSync(join(tmpdir(), 'web-detector-cli-'));
   try {
@@ -96,7 +109,7 @@ async function detectVideo(
   config: Config,
   file: string,
   flags: Record<string, string | boolean>,
-  format: string,
+  format: VideoFormat,
 ): Promise<void> {
   const rt = await createRuntime(config, { log: createLogger(config), workers: true });
   const bar = createProgressBar();
@@ -107,6 +120,7 @@ async function detectVideo(
       ['minScore', flags['min-score']],
       ['labels', flags.labels],
       ['model', flags.model],
+      ['minTrackFrames', flags['min-track-frames']],
     ];
     async function* parts(): AsyncGenerator<UploadPart> {
       for (const [fieldname, value] of fields)
@@ -125,33 +139,58 @@ async function detectVideo(
     bar.end();
     if (job.status !== 'completed')
       throw new UsageError(`The analysis ${job.status}: ${job.error ?? 'no reason given'}`);
-    const frames = rt.repos.frames.list.bind(rt.repos.frames);
-    const out = process.stdout;
-    if (format === 'ndjson') {
-      for await (const f of allFrames(frames, job.id)) out.write(`${JSON.stringify(f)}\n`);
-    } else {
-      out.write(`{"video":${JSON.stringify(job.video)},"summary":${JSON.stringify(job.summary)},"frames":[`);
-      let first = true;
-      for await (const f of allFrames(frames, job.id)) {
-        out.write(`${first ? '' : ','}\n${JSON.stringify(f)}`);
-        first = false;
+    const record = await rt.repos.jobs.getById(job.id);
+    if (!record) throw new UsageError('The analysis was lost.');
+    const query = { includeNoise: flags['include-noise'] === true };
+    const out: Writable = typeof flags.out === 'string' ? createWriteStream(flags.out) : process.stdout;
+    let body: AsyncIterable<string | Uint8Array>;
+    if (format === 'json' || format === 'ndjson') {
+      const frames = rt.services.detections.all(record.id, detectionFilter(record, query));
+      if (format === 'ndjson') body = ndjson(frames);
+      else {
+        const minFrames = query.includeNoise ? 1 : (record.options.minTrackFrames ?? 1);
+        body = jsonDocument(job, await allTracks(rt.repos.tracks, record.id, minFrames), frames);
       }
-      out.write('\n]}\n');
+    } else {
+      body = (await rt.services.exports.write(record, format as ExportFormat, query)).body;
     }
+    // stdout is not ended (the process may still print); a file is
+    await pipeline(Readable.from(body), out, { end: out !== process.stdout });
   } finally {
     await rt.close();
   }
 }
 
-async function* allFrames(
-  list: (jobId: string, q: { afterFrame?: number; limit: number }) => Promise<{ frameIndex: number }[]>,
+async function allTracks(
+  tracks: {
+    page(jobId: string, q: { minFrames: number; afterId?: number; limit: number }): Promise<{ id: number }[]>;
+  },
   jobId: string,
+  minFrames: number,
 ) {
-  let after: number | undefined;
-  for (;;) {
-    const page = await list(jobId, { afterFrame: after, limit: 1000 });
-    if (page.length === 0) return;
-    yield* page;
-    after = page[page.length - 1].frameIndex;
+  const all: { id: number }[] = [];
+  for (let afterId: number | undefined; ; ) {
+    const page = await tracks.page(jobId, { minFrames, afterId, limit: 1000 });
+    all.push(...page);
+    if (page.length < 1000) return all;
+    afterId = page[page.length - 1].id;
   }
+}
+
+async function* ndjson(frames: AsyncIterable<unknown>): AsyncGenerator<string> {
+  for await (const f of frames) yield `${JSON.stringify(f)}\n`;
+}
+
+async function* jsonDocument(
+  job: { video: unknown; summary: unknown },
+  tracks: unknown[],
+  frames: AsyncIterable<unknown>,
+): AsyncGenerator<string> {
+  yield `{"video":${JSON.stringify(job.video)},"summary":${JSON.stringify(job.summary)},"tracks":${JSON.stringify(tracks)},"frames":[`;
+  let first = true;
+  for await (const f of frames) {
+    yield `${first ? '' : ','}\n${JSON.stringify(f)}`;
+    first = false;
+  }
+  yield '\n]}\n';
 }

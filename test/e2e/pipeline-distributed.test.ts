@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { personThenCupVideo } from '../helpers/content.js';
 import { call, registerAndLogin, upload } from '../helpers/http.js';
+import { createTestDatabase, startServer } from '../helpers/server.js';
 import {
   allFramesPaged,
   assertPersonThenCup,
@@ -10,6 +11,7 @@ import {
   waitForJob,
 } from '../integration/pipeline/checks.js';
 import { startTopology, type Topology } from '../integration/pipeline/topology.js';
+import { allTracks, checkTracks, type TrackedFrame } from '../integration/pipeline/tracks-checks.js';
 
 /**
  * The distributed topology (scripts/topology.mjs): API with no workers, a processor, two detector
@@ -91,4 +93,39 @@ test('distributed: every frame once with ffprobe timestamps, person then cup, su
   // readiness sees the database and Redis
   const ready = await call(topo.url, 'GET', '/readyz');
   assert.equal(ready.status, 200, ready.text);
+
+  // tracks: tracked in order by the processor across chunks detected by two workers; the tracks
+  // API, thumbnails and exports from the API node; another user gets 404
+  const other = await registerAndLogin(topo.url);
+  const noisy = (await allFramesPaged(topo.url, user.accessToken, id, 'includeNoise=true', 1000))
+    .frames as TrackedFrame[];
+  const tracks = await checkTracks(topo.url, user.accessToken, job, noisy, other.accessToken);
+  const [state] = await topo.query('select next_chunk from tracker_states where job_id = $1', [id]);
+  assert.equal(state.next_chunk, job.progress.chunksTotal);
+  const [counted] = await topo.query('select count(*)::int as n from tracks where job_id = $1', [id]);
+  assert.equal(counted.n, tracks.length);
+
+  // the same video in one chunk, standalone (PGlite, in-process queue): the same tracks
+  const tdb = await createTestDatabase('pglite');
+  const one = await startServer(tdb, { CHUNK_SECONDS: '600', DETECTOR_THREADS: '1' }, { workers: true });
+  try {
+    const u = await registerAndLogin(one.url);
+    const up1 = await upload(one.url, u.accessToken, video);
+    assert.equal(up1.status, 202, up1.text);
+    const single = await waitForJob(one.url, u.accessToken, up1.body.job.id, { timeoutMs: 120_000 });
+    assert.equal(single.status, 'completed', single.error);
+    assert.equal(single.progress.chunksTotal, 1);
+    const singleFrames = (await allFramesPaged(one.url, u.accessToken, single.id, 'includeNoise=true', 1000))
+      .frames;
+    assert.deepEqual(singleFrames, noisy, 'the same frames, track ids and all');
+    const strip = (ts: { thumbnailUrl: string }[]) => ts.map(({ thumbnailUrl: _, ...t }) => t);
+    assert.deepEqual(
+      strip((await allTracks(one.url, u.accessToken, single.id, 'minFrames=1')).tracks),
+      strip(tracks),
+    );
+    assert.deepEqual(single.summary, job.summary);
+  } finally {
+    await one.close();
+    await tdb.drop();
+  }
 });

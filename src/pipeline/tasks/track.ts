@@ -55,7 +55,7 @@ const PAGE = 500;
 class LostRace extends Error {}
 
 export function createTrackTask(deps: TrackTaskDeps) {
-  return async function trackJob({ jobId }: { jobId: string }): Promise<void> {
+  return async function trackJob({ jobId }: { jobId: string; chunkIndex?: number }): Promise<void> {
     const job = await deps.jobs.getById(jobId);
     if (job?.status !== 'processing') return; // canceled, failed or deleted: stop here
     const chunks = await deps.chunks.list(jobId);

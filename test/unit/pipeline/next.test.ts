@@ -53,6 +53,7 @@ describe('task options (next.ts)', () => {
       { chunkIndex: 1, status: 'pending' },
     ]);
     assert.equal(queued, 1);
+    await scheduler.track(job, 1);
     await scheduler.finalize(job);
     await scheduler.callback('j', null);
     await scheduler.callback('j', 'http://127.0.0.1:9/hook');
@@ -61,6 +62,9 @@ describe('task options (next.ts)', () => {
       [
         ['process', 'process:j', 'bob'],
         ['detect', 'detect:j:1', 'bob'],
+        // a chunk is done: tracking may have stopped with the process that ran it
+        ['track', 'track:j:0', 'bob'],
+        ['track', 'track:j:1', 'bob'],
         ['finalize', 'finalize:j', 'bob'],
         ['notify', 'notify:j', undefined],
       ],
