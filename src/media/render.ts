@@ -1,16 +1,20 @@
-import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { RenderSpec } from './render/child.js';
+import { createInterface } from 'node:readline';
+import { finished } from 'node:stream/promises';
+import { childSucceeded, describeChildFailure, spawnMediaChild } from './av/child.js';
 import type { OverlayFrame } from './render/overlay.js';
+import type { RenderSpec } from './render/program.js';
 
 /**
  * Annotated videos: the boxes of a job drawn into every frame of its video, as a browser-playable
  * MP4 (H.264 yuv420p, +faststart, same size and frame rate, audio kept). The work happens in a
- * child Node process (src/media/render/child.ts, node-av): a crash there fails this render, not
- * the worker. The analysed frames reach it page by page as it asks for them, so neither process
- * holds a whole job's detections.
+ * child Node process (src/media/render/program.ts, node-av) started by the media child runner
+ * (src/media/av/child.ts: wall-clock limit, RSS bound, AbortSignal): a crash there fails this
+ * render, not the worker. The analysed frames go to it as an NDJSON file written page by page
+ * and read back a block at a time, so neither process holds a whole job's detections.
  */
 
 export { type OverlayFrame, type RenderFilter, type StoredDetection, selectBoxes } from './render/overlay.js';
@@ -34,12 +38,19 @@ export interface RenderVideoOptions {
   /** called now and then with the number of source frames written */
   onProgress?(frames: number): void;
   signal?: AbortSignal;
-  /** the child is killed after this long (default: no limit) */
+  /** the child is killed after this long (default 4 h) */
   timeoutMs?: number;
+  /** the child's resident memory bound in MiB (default 2048) */
+  maxRssMb?: number;
+  /** the source's frame rate, for saying where a crash happened (seconds) */
+  fps?: number;
   /** libx264 constant rate factor (default 20) and preset (default veryfast) */
   crf?: number;
   preset?: string;
 }
+
+const DEFAULT_TIMEOUT_MS = 4 * 3600 * 1000;
+const DEFAULT_MAX_RSS_MB = 2048;
 
 export interface RenderResult {
   /** source frames written (every frame of the video) */
@@ -48,101 +59,89 @@ export interface RenderResult {
   audio: boolean;
 }
 
-type ChildMessage =
-  | { type: 'more' }
-  | { type: 'progress'; frames: number }
-  | { type: 'done'; frames: number; audio: boolean }
-  | { type: 'error'; message: string };
+/** The render program next to this module (program.js from dist/, program.ts under tsx). */
+const PROGRAM = new URL(
+  import.meta.url.endsWith('.ts') ? './render/program.ts' : './render/program.js',
+  import.meta.url,
+);
 
-/** The child program next to this module (dist/…/child.js; under tsx, child.ts with tsx's loader). */
-function childProgram(): { path: string; execArgv: string[] } {
-  const self = fileURLToPath(import.meta.url);
-  const ts = self.endsWith('.ts');
-  const path = fileURLToPath(new URL(`./render/child.${ts ? 'ts' : 'js'}`, import.meta.url));
-  return { path, execArgv: ts ? ['--import', 'tsx'] : [] };
+/** File paths out of a message (a path starts at a space, a quote or the start of the text). */
+const withoutPaths = (s: string) => s.replace(/(^|[\s'"(=])\/[^\s'"]*/g, '$1<file>');
+
+/** Writes the analysed frames as NDJSON (one page at a time: bounded memory). */
+async function writeOverlays(path: string, pages: AsyncIterable<OverlayFrame[]>): Promise<void> {
+  const out = createWriteStream(path, { flags: 'w', mode: 0o600 });
+  try {
+    for await (const page of pages) {
+      if (page.length === 0) continue;
+      const text = `${page.map((f) => JSON.stringify(f)).join('\n')}\n`;
+      if (!out.write(text)) await once(out, 'drain');
+    }
+  } finally {
+    out.end();
+    await finished(out).catch(() => undefined);
+  }
 }
-
-const withoutPaths = (s: string) => s.replace(/(?:\/[^\s/:'"]+)+\/?/g, '<file>');
 
 export async function renderVideo(opts: RenderVideoOptions): Promise<RenderResult> {
   opts.signal?.throwIfAborted();
   await mkdir(dirname(opts.output), { recursive: true });
-  const { path, execArgv } = childProgram();
-  const child = fork(path, [], {
-    execArgv,
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    serialization: 'json',
-  });
-  let stderr = '';
-  child.stderr?.on('data', (b: Buffer) => {
-    stderr = (stderr + b.toString('utf8')).slice(-4096);
-  });
-  const pages = opts.frames[Symbol.asyncIterator]();
-  let result: RenderResult | null = null;
-  let failure: string | null = null;
-  let timedOut = false;
-  const kill = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  };
-  const timer = opts.timeoutMs
-    ? setTimeout(() => {
-        timedOut = true;
-        kill();
-      }, opts.timeoutMs)
-    : undefined;
-  const onAbort = () => kill();
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
-
-  child.on('message', (m: ChildMessage) => {
-    if (m.type === 'more') {
-      pages.next().then(
-        (r) => child.connected && child.send({ type: 'frames', frames: r.done ? [] : r.value }),
-        (e: unknown) => {
-          failure = `the detections could not be read (${e instanceof Error ? e.message : String(e)})`;
-          kill();
-        },
-      );
-    } else if (m.type === 'progress') opts.onProgress?.(m.frames);
-    else if (m.type === 'done') result = { frames: m.frames, audio: m.audio };
-    else if (m.type === 'error') failure = m.message;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>(
-    (resolve) => {
-      child.on('error', (error) => resolve({ code: null, signal: null, error }));
-      child.on('exit', (code, signal) => resolve({ code, signal }));
-    },
-  );
-  child.send({
-    type: 'start',
-    spec: {
+  const overlays = `${opts.output}.overlays.ndjson`;
+  try {
+    await writeOverlays(overlays, opts.frames);
+    opts.signal?.throwIfAborted();
+    const spec: RenderSpec = {
       input: opts.input,
       output: opts.output,
+      overlays,
       rotation: opts.rotation,
       crf: opts.crf ?? 20,
       preset: opts.preset ?? 'veryfast',
-    } satisfies RenderSpec,
-  });
-  const exit = await exited;
-  clearTimeout(timer);
-  opts.signal?.removeEventListener('abort', onAbort);
-  await pages.return?.().catch(() => undefined);
-  const done = result as RenderResult | null;
-  if (exit.code === 0 && done) return done;
-  await rm(opts.output, { force: true }).catch(() => undefined);
-  opts.signal?.throwIfAborted();
-  const reason = failure
-    ? withoutPaths(failure).replace(/[.\s]+$/, '')
-    : timedOut
-      ? `it took longer than ${Math.round((opts.timeoutMs ?? 0) / 1000)} seconds`
-      : exit.error
-        ? `the render process could not be started (${exit.error.message})`
-        : exit.signal
-          ? `the render process was stopped by ${exit.signal}${stderr ? ` (${withoutPaths(lastLine(stderr))})` : ''}`
-          : `the render process exited with code ${exit.code}`;
-  throw new RenderError(`The annotated video could not be made: ${reason}.`);
+    };
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const maxRssMb = opts.maxRssMb ?? DEFAULT_MAX_RSS_MB;
+    const child = spawnMediaChild({
+      program: PROGRAM,
+      args: [JSON.stringify(spec)],
+      timeoutMs,
+      maxRssMb,
+      signal: opts.signal,
+    });
+    let result: RenderResult | null = null;
+    let failure: string | null = null;
+    let written = 0;
+    const lines = createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY });
+    for await (const line of lines) {
+      let m: { progress?: number; done?: boolean; frames?: number; audio?: boolean; error?: string };
+      try {
+        m = JSON.parse(line);
+      } catch {
+        continue; // not ours (a library printing to stdout)
+      }
+      if (typeof m.progress === 'number') {
+        written = m.progress;
+        opts.onProgress?.(written);
+      } else if (m.done) result = { frames: m.frames ?? 0, audio: m.audio === true };
+      else if (typeof m.error === 'string') failure = m.error;
+    }
+    const exit = await child.exited;
+    if (childSucceeded(exit) && result) return result;
+    await rm(opts.output, { force: true }).catch(() => undefined);
+    opts.signal?.throwIfAborted();
+    const fps = opts.fps && opts.fps > 0 ? opts.fps : null;
+    const crashed = describeChildFailure(exit, 'The renderer', {
+      atSec: fps ? written / fps : null,
+      timeoutMs,
+      maxRssMb,
+    });
+    if (crashed) throw new RenderError(`The annotated video could not be made: ${lowerFirst(crashed)}`);
+    const reason = failure
+      ? withoutPaths(failure).replace(/[.\s]+$/, '')
+      : `the renderer exited with code ${exit.code}`;
+    throw new RenderError(`The annotated video could not be made: ${reason}.`);
+  } finally {
+    await rm(overlays, { force: true }).catch(() => undefined);
+  }
 }
 
-function lastLine(s: string): string {
-  const lines = s.trim().split(/\r?\n/);
-  return (lines[lines.length - 1] ?? '').slice(0, 200);
-}
+const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);

@@ -81,6 +81,7 @@ export function createRenderTask(deps: RenderTaskDeps) {
         onProgress,
         signal: ctx.signal,
         timeoutMs: deps.settings?.timeoutMs,
+        fps: job.probe.video.fps,
       });
       await writing;
       const key = renderKey(jobId, renderId);

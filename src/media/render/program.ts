@@ -1,17 +1,19 @@
 /**
- * The render child program: run by src/media/render.ts in a separate Node process (a crash in
- * the decoder or the encoder ends this process, not the worker), it decodes every frame of the
- * source with node-av (FFmpeg's libraries), turns it upright, draws the boxes of the nearest
- * analysed frame (draw.ts, overlay.ts), encodes H.264 yuv420p with libx264 and writes an MP4 with
- * the moov atom first (+faststart), the audio copied (transcoded to AAC where MP4 cannot carry it).
+ * The render child program: run by src/media/render.ts through the media branch's child runner
+ * (src/media/av/child.ts: timeout, RSS bound, one-sentence failures), so a crash in the decoder or
+ * the encoder ends this process, not the worker. It decodes every frame of the source with node-av
+ * (FFmpeg's libraries), turns it upright, draws the boxes of the nearest analysed frame (draw.ts,
+ * overlay.ts), encodes H.264 yuv420p with libx264 and writes an MP4 with the moov atom first
+ * (+faststart), the audio copied (transcoded to AAC where MP4 cannot carry it).
  *
- * Protocol (IPC messages, JSON):
- *   parent → child  { type: 'start', spec }      then { type: 'frames', frames } answering 'more'
- *   child → parent  { type: 'more' }             the next page of analysed frames ([] at the end)
- *                   { type: 'progress', frames } source frames written so far
- *                   { type: 'done', frames, audio }
- *                   { type: 'error', message }   one sentence; then the child exits non-zero
+ * Input: argv[2] is the RenderSpec as JSON; the analysed frames are an NDJSON file (one
+ * OverlayFrame a line, in frame order) that the parent wrote, read here a block at a time.
+ * Output on stdout, one JSON object a line:
+ *   { "progress": <source frames written> }   now and then
+ *   { "done": true, "frames": n, "audio": bool }
+ *   { "error": "<one sentence>" }             then exit code 1
  */
+import { open } from 'node:fs/promises';
 import { labelColor } from '../../api/label-colors.js';
 import { rotationFilters } from '../orientation.js';
 import { drawOverlay, yuv420Planes } from './draw.js';
@@ -35,6 +37,8 @@ if (!('withResolvers' in Promise)) {
 export interface RenderSpec {
   input: string;
   output: string;
+  /** the analysed frames: NDJSON, one OverlayFrame a line, in frame order */
+  overlays: string;
   /** clockwise display rotation of the source (the job's probe): the output is upright */
   rotation: number;
   /** libx264 settings */
@@ -42,60 +46,59 @@ export interface RenderSpec {
   preset: string;
 }
 
-type Parent = { type: 'start'; spec: RenderSpec } | { type: 'frames'; frames: OverlayFrame[] };
-
-const send = (m: unknown) =>
+const emit = (m: unknown) =>
   new Promise<void>((resolve) => {
-    if (!process.send) return resolve();
-    process.send(m, undefined, undefined, () => resolve());
+    process.stdout.write(`${JSON.stringify(m)}\n`, () => resolve());
   });
-
-let pageWaiter: ((frames: OverlayFrame[]) => void) | null = null;
-let started = false;
-
-process.on('message', (m: Parent) => {
-  if (m.type === 'frames' && pageWaiter) {
-    const w = pageWaiter;
-    pageWaiter = null;
-    w(m.frames);
-  } else if (m.type === 'start' && !started) {
-    started = true;
-    render(m.spec).then(
-      async (r) => {
-        await send({ type: 'done', ...r });
-        process.exit(0);
-      },
-      async (e: unknown) => {
-        await send({ type: 'error', message: describe(e) });
-        process.exit(1);
-      },
-    );
-  }
-});
-process.on('disconnect', () => process.exit(2)); // the parent is gone: stop
 
 function describe(e: unknown): string {
   const msg = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ').trim();
   return msg.slice(0, 300) || 'unknown error';
 }
 
-/** Pages of analysed frames from the parent, one at a time, on demand. */
-function framesFromParent(): () => Promise<OverlayFrame | null> {
-  let page: OverlayFrame[] = [];
-  let at = 0;
-  let ended = false;
-  return async () => {
-    while (at >= page.length) {
-      if (ended) return null;
-      page = await new Promise<OverlayFrame[]>((resolve) => {
-        pageWaiter = resolve;
-        void send({ type: 'more' });
-      });
-      at = 0;
-      if (page.length === 0) ended = true;
-    }
-    return page[at++];
+/** The NDJSON file's frames, one at a time, read 64 kB at a time. */
+async function framesFromFile(
+  path: string,
+): Promise<{ next: () => Promise<OverlayFrame | null>; close: () => Promise<void> }> {
+  const fh = await open(path, 'r');
+  const buf = Buffer.alloc(64 * 1024);
+  let rest = '';
+  let lines: string[] = [];
+  let eof = false;
+  return {
+    async next() {
+      for (;;) {
+        const line = lines.shift();
+        if (line !== undefined) {
+          if (line.trim() === '') continue;
+          return JSON.parse(line) as OverlayFrame;
+        }
+        if (eof) return null;
+        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) {
+          eof = true;
+          lines = [rest];
+          rest = '';
+          continue;
+        }
+        const parts = (rest + buf.toString('utf8', 0, bytesRead)).split('\n');
+        rest = parts.pop() ?? '';
+        lines = parts;
+      }
+    },
+    close: () => fh.close(),
   };
+}
+
+// this module is only ever run as a program (render.ts imports its types only)
+try {
+  const spec = JSON.parse(process.argv[2] ?? '') as RenderSpec;
+  const r = await render(spec);
+  await emit({ done: true, ...r });
+  process.exit(0);
+} catch (e) {
+  await emit({ error: describe(e) });
+  process.exit(1);
 }
 
 async function render(spec: RenderSpec): Promise<{ frames: number; audio: boolean }> {
@@ -152,13 +155,15 @@ async function render(spec: RenderSpec): Promise<{ frames: number; audio: boolea
       else {
         aDecoder = await Decoder.create(as);
         closers.push(() => aDecoder?.close());
-        aEncoder = await Encoder.create(C.FF_ENCODER_AAC, { decoder: aDecoder });
+        aEncoder = await Encoder.create(C.FF_ENCODER_AAC, { decoder: aDecoder, autoResample: true });
         closers.push(() => aEncoder?.close());
         aOut = muxer.addStream(aEncoder, { inputStream: as });
       }
     }
 
-    const overlays = new NearestFrames(framesFromParent());
+    const source = await framesFromFile(spec.overlays);
+    closers.push(() => source.close());
+    const overlays = new NearestFrames(source.next);
     let n = 0;
     let lastReport = 0;
     const writeVideo = async (frame: import('node-av/lib').Frame) => {
@@ -171,7 +176,7 @@ async function render(spec: RenderSpec): Promise<{ frames: number; audio: boolea
       for (const p of await encoder.encodeAll(frame)) await muxer.writePacket(p, vOut);
       if (n - lastReport >= 25) {
         lastReport = n;
-        void send({ type: 'progress', frames: n });
+        await emit({ progress: n });
       }
     };
     const decoded = async (frame: import('node-av/lib').Frame | null) => {
