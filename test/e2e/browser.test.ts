@@ -45,6 +45,7 @@ interface TrackJson {
   firstFrame: number;
   firstSeen: number;
   frames: number;
+  bestFrame: number;
   thumbnailUrl: string;
 }
 interface JobJson {
@@ -596,6 +597,14 @@ test('web UI: review a video end to end, on a phone and a desktop, light and dar
       }
       // the timeline has a row for the selected track
       await page.locator(`.tl-row[data-key="track:${track.id}"]`).waitFor();
+      // Best frame: the frame of its highest score
+      await page.getByRole('button', { name: `Best frame of ${track.label} #${track.id}` }).click();
+      await settled(page);
+      assert.equal(
+        await shownFrame(page),
+        track.bestFrame,
+        "Best frame: the track's best frame is on screen",
+      );
 
       // "only this label": the list and the filters keep only that label; pressed again, every label
       const chip = page.locator(`.object-counts button.chip[data-key="label:${track.label}"]`);
@@ -729,9 +738,22 @@ test('web UI: review a video end to end, on a phone and a desktop, light and dar
     await settled(page);
   }
 
-  await t.test('review page fits every width and passes axe-core in both schemes', () =>
-    checkEverywhere(page, 'review'),
-  );
+  await t.test('review page fits every width and passes axe-core in both schemes', async () => {
+    // the narrowest and widest layouts: no horizontal scroll (axe-core runs at the two sizes below)
+    for (const size of [
+      { width: 360, height: 740 },
+      { width: 1920, height: 1080 },
+    ]) {
+      await page.setViewportSize(size);
+      await page.waitForTimeout(250);
+      const w = await page.evaluate(() => ({
+        scroll: document.documentElement.scrollWidth,
+        inner: window.innerWidth,
+      }));
+      assert.ok(w.scroll <= w.inner, `review at ${size.width} px: the page is ${w.scroll} px wide`);
+    }
+    await checkEverywhere(page, 'review');
+  });
   await page.screenshot({ path: join(root, 'test-results/ui.png') });
   // the README's picture (docs/review.png is made from this one)
   await page.setViewportSize({ width: 1280, height: 760 });
