@@ -227,6 +227,26 @@ async function checkEverywhere(page: Page, name: string): Promise<void> {
   await page.waitForTimeout(250);
 }
 
+/** The most opaque pixel around each box's left edge (halfway down) on the overlay canvas. */
+function edgeAlphas(page: Page, dets: Frame['detections'], srcWidth: number): Promise<number[]> {
+  return page.evaluate(
+    ({ boxes, srcWidth }) => {
+      const c = document.querySelector('canvas.overlay') as HTMLCanvasElement;
+      const ctx = c.getContext('2d')!;
+      const s = c.width / srcWidth;
+      return boxes.map((box) => {
+        const x = Math.min(c.width - 3, Math.max(2, Math.round(box.x1 * s)));
+        const y = Math.min(c.height - 3, Math.max(2, Math.round(((box.y1 + box.y2) / 2) * s)));
+        const d = ctx.getImageData(x - 2, y - 2, 5, 5).data;
+        let max = 0;
+        for (let i = 3; i < d.length; i += 4) max = Math.max(max, d[i]);
+        return max;
+      });
+    },
+    { boxes: dets.map((d) => d.box), srcWidth },
+  );
+}
+
 const currentTime = (page: Page) =>
   page.evaluate(() => (document.querySelector('video.player') as HTMLVideoElement).currentTime);
 const shownFrame = (page: Page) =>
@@ -530,7 +550,7 @@ test('web UI: review a video end to end, on a phone and a desktop, light and dar
   await t.test(
     'objects: the track list with thumbnails; a click seeks to the first frame and highlights the track',
     { skip: hasTracks ? false : 'this server has no GET /v1/jobs/:id/tracks yet' },
-    async () => {
+    async (st) => {
       const tracks = (
         (await (await api(`/v1/jobs/${jobId}/tracks?limit=1000`)).json()) as { tracks: TrackJson[] }
       ).tracks;
@@ -558,6 +578,13 @@ test('web UI: review a video end to end, on a phone and a desktop, light and dar
       // click a cup track (or the first): the player seeks to its first frame, its box is highlighted
       const track = tracks.find((x) => x.label === 'cup') ?? tracks[0];
       const row = page.locator(`.track-list button.track[data-track-id="${track.id}"]`);
+      // the other objects' boxes on that frame: drawn as always before the click, dimmed after
+      const f0 = frames.find((f) => f.frameIndex === track.firstFrame)!;
+      const others = f0.detections.filter((d) => d.trackId !== track.id && d.score >= minScore);
+      await page.locator('.frame-box').fill(String(track.firstFrame));
+      await page.locator('.frame-box').press('Enter');
+      await settled(page);
+      const before = await edgeAlphas(page, others, job.video.probe.video.width);
       await row.scrollIntoViewIfNeeded();
       await row.click();
       await settled(page);
@@ -573,9 +600,20 @@ test('web UI: review a video end to end, on a phone and a desktop, light and dar
       assert.equal(await shownFrame(page), track.firstFrame, "the track's first frame is on screen");
       assert.equal(await row.getAttribute('aria-pressed'), 'true');
       assert.match(page.url(), new RegExp(`track=${track.id}`), 'the selection is in the URL');
-      const f0 = frames.find((f) => f.frameIndex === track.firstFrame)!;
       const det = f0.detections.find((d) => d.trackId === track.id);
       assert.ok(det, 'the detections carry the track id');
+      const [selectedEdge] = await edgeAlphas(page, [det], job.video.probe.video.width);
+      assert.ok(selectedEdge > 200, `the selected box is painted (alpha ${selectedEdge})`);
+      const after = await edgeAlphas(page, others, job.video.probe.video.width);
+      let dimmed = 0;
+      others.forEach((d, i) => {
+        if (before[i] <= 200) return; // another box or caption crosses the sampled edge
+        assert.ok(after[i] < 160, `${d.label} #${d.trackId} is dimmed: alpha ${before[i]} → ${after[i]}`);
+        dimmed++;
+      });
+      st.diagnostic(
+        `selected ${track.label} #${track.id}: ${dimmed} other box(es) on its first frame seen dimmed`,
+      );
       // Shift+ArrowRight follows the selected track (the stepper's jump control follows it)
       assert.equal(await page.locator('.jump-label').inputValue(), `track:${track.id}`);
       const withTrack = frames.filter((f) =>
