@@ -14,6 +14,7 @@ import { personThenCupVideo } from '../helpers/content.js';
 import { call, registerAndLogin, upload } from '../helpers/http.js';
 import { allFramesPaged, ffprobeFrameTimes, sleep, waitForJob } from '../integration/pipeline/checks.js';
 import { isAlive, startTopology, type Topology } from '../integration/pipeline/topology.js';
+import { checkTracks, type TrackedFrame } from '../integration/pipeline/tracks-checks.js';
 
 /**
  * Faults with real processes: a detector worker SIGKILLed mid-chunk, Redis unreachable for a few
@@ -167,6 +168,13 @@ async function halfCorruptVideo(): Promise<string> {
   return out;
 }
 
+/** The job's tracks agree with its frames (tracks-checks.ts), read back over HTTP. */
+async function assertTracked(base: string, token: string, job: any) {
+  const other = await registerAndLogin(base);
+  const { frames } = await allFramesPaged(base, token, job.id, 'includeNoise=true', 1000);
+  await checkTracks(base, token, job, frames as TrackedFrame[], other.accessToken);
+}
+
 describe('distributed faults', () => {
   let topo: Topology;
   let proxy: ReturnType<typeof redisProxy>;
@@ -245,6 +253,10 @@ describe('distributed faults', () => {
       running.some((r) => r.chunk_index === rerun[0].chunk_index),
       'the rerun chunk is one that was running at the kill',
     );
+    // the rerun chunk was tracked once, in order: tracks agree with the frames, none twice
+    await assertTracked(topo.url, token, job);
+    const [tracked] = await topo.query('select next_chunk from tracker_states where job_id = $1', [id]);
+    assert.equal(tracked.next_chunk, chunks.length);
   });
 
   test('Redis unreachable for 3 s mid-job: the job still completes, every frame once', async () => {
@@ -425,5 +437,7 @@ describe('standalone server killed mid-job', () => {
     const job = await waitForJob(base, accessToken, id, { timeoutMs: 90_000 });
     await assertEveryFrameOnce(base, accessToken, job, times);
     assert.ok(job.progress.chunksDone === job.progress.chunksTotal);
+    // the restart resumed tracking too (resumeUnfinished queues it): the job's tracks are whole
+    await assertTracked(base, accessToken, job);
   });
 });

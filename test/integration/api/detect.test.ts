@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { openAsBlob, writeFileSync } from 'node:fs';
+import { openAsBlob, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { FIXTURES } from '../../helpers/content.js';
+import { FIXTURES, personThenCupVideo } from '../../helpers/content.js';
 import { call, registerAndLogin } from '../../helpers/http.js';
 import { createTestDatabase, startServer, type TestDatabase, type TestServer } from '../../helpers/server.js';
 
@@ -127,6 +127,48 @@ describe('web-detector detect <image>', () => {
       }),
       (e: { code: number; stderr: string }) =>
         e.code === 2 && /cannot be read as an image or a video/.test(e.stderr),
+    );
+  });
+});
+
+describe('web-detector detect <video>', () => {
+  const cli = (args: string[]) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/main.ts', 'detect', ...args], {
+      cwd: new URL('../../..', import.meta.url).pathname,
+      env: { ...process.env, LOG_LEVEL: 'silent' },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+
+  test('--format csv --out writes the tracked detections (noise left out); an unknown format exits 2', async () => {
+    // one run (the model loads per process): the writers themselves are tested on their own
+    const video = await personThenCupVideo({ width: 320, height: 180, fps: 10, segmentSeconds: 1, gop: 10 });
+    const out = join(tdb.dataDir, 'out.csv');
+    const { stdout } = await cli([video, '--format', 'csv', '--out', out]);
+    assert.equal(stdout, '', 'the file, not stdout');
+    const rows = readFileSync(out, 'utf8')
+      .trimEnd()
+      .split('\r\n')
+      .map((r) => r.split(','));
+    assert.deepEqual(rows[0], [
+      'frame_index',
+      'timestamp',
+      'track_id',
+      'label',
+      'score',
+      'x1',
+      'y1',
+      'x2',
+      'y2',
+    ]);
+    assert.ok(rows.length > 10, `rows: ${rows.length}`);
+    for (const r of rows.slice(1)) {
+      assert.ok(Number(r[0]) >= 0 && Number(r[0]) < 20, r.join(','));
+      assert.match(r[2], /^\d+$/, 'every detection kept is in a track');
+    }
+    assert.ok(rows.some((r) => r[3] === 'person'));
+    await assert.rejects(
+      cli([video, '--format', 'pdf']),
+      (e: { code: number; stderr: string }) => e.code === 2 && /--format must be one of/.test(e.stderr),
     );
   });
 });

@@ -79,6 +79,7 @@ for (const kind of DB_KINDS) {
         minScore: '0.5',
         labels: 'person, car',
         model: 'centernet',
+        minTrackFrames: '3',
       });
       assert.equal(res.status, 202, res.text);
       const job = res.body.job;
@@ -96,6 +97,7 @@ for (const kind of DB_KINDS) {
         labels: ['person', 'car'],
         model: 'centernet',
         callbackUrl: null,
+        minTrackFrames: 3,
       });
       assert.deepEqual(job.progress, {
         chunksDone: 0,
@@ -135,6 +137,7 @@ for (const kind of DB_KINDS) {
         labels: ['dog', 'cat'],
         model: 'centernet',
         callbackUrl: null,
+        minTrackFrames: 5,
       });
     });
 
@@ -202,6 +205,18 @@ for (const kind of DB_KINDS) {
         ['fps 0', async () => ({ file: video, fields: { fps: '0' } }), 400, 'INVALID_OPTION'],
         ['fps 121', async () => ({ file: video, fields: { fps: '121' } }), 400, 'INVALID_OPTION'],
         ['minScore 1.5', async () => ({ file: video, fields: { minScore: '1.5' } }), 400, 'INVALID_OPTION'],
+        [
+          'minTrackFrames 0',
+          async () => ({ file: video, fields: { minTrackFrames: '0' } }),
+          400,
+          'INVALID_OPTION',
+        ],
+        [
+          'minTrackFrames 2.5',
+          async () => ({ file: video, fields: { minTrackFrames: '2.5' } }),
+          400,
+          'INVALID_OPTION',
+        ],
         ['unknown model', async () => ({ file: video, fields: { model: 'nope' } }), 400, 'INVALID_OPTION'],
         [
           'a label the model lacks',

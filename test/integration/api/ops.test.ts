@@ -92,6 +92,9 @@ for (const kind of DB_KINDS) {
         ['/v1/auth/api-keys/{id}', 'delete'],
         ['/healthz', 'get'],
         ['/readyz', 'get'],
+        ['/v1/jobs/{id}/tracks', 'get'],
+        ['/v1/jobs/{id}/export', 'get'],
+        ['/v1/media/{id}/tracks/{trackId}/thumbnail', 'get'],
       ];
       for (const [path, method] of expected) {
         const op = doc.paths[path]?.[method];
@@ -106,6 +109,45 @@ for (const kind of DB_KINDS) {
         doc.paths['/v1/jobs'].post.requestBody.content['multipart/form-data'].schema.properties.video,
       );
       assert.deepEqual(doc.paths['/v1/jobs/{id}'].get.security, [{ bearerAuth: [] }]);
+      // the tracking parameters and fields (issue 11)
+      const params = (path: string) =>
+        (doc.paths[path].get.parameters as { name: string }[]).map((p) => p.name);
+      for (const name of ['trackId', 'minFrames', 'includeNoise'])
+        assert.ok(params('/v1/jobs/{id}/detections').includes(name), `detections ${name}`);
+      for (const name of ['label', 'minFrames', 'cursor', 'limit'])
+        assert.ok(params('/v1/jobs/{id}/tracks').includes(name), `tracks ${name}`);
+      for (const name of [
+        'format',
+        'label',
+        'minScore',
+        'from',
+        'to',
+        'trackId',
+        'minFrames',
+        'includeNoise',
+      ])
+        assert.ok(params('/v1/jobs/{id}/export').includes(name), `export ${name}`);
+      assert.ok(
+        doc.paths['/v1/jobs'].post.requestBody.content['multipart/form-data'].schema.properties
+          .minTrackFrames,
+      );
+      const trackFields = Object.keys(
+        doc.paths['/v1/jobs/{id}/tracks'].get.responses['200'].content['application/json'].schema.properties
+          .tracks.items.properties,
+      );
+      assert.deepEqual(trackFields.sort(), [
+        'bestFrame',
+        'box',
+        'firstFrame',
+        'firstSeen',
+        'frames',
+        'id',
+        'label',
+        'lastFrame',
+        'lastSeen',
+        'maxScore',
+        'thumbnailUrl',
+      ]);
       assert.ok(doc.components.schemas.Job);
       assert.ok(doc.components.schemas.ErrorBody);
       assert.equal(doc.paths['/metrics'], undefined);
