@@ -27,6 +27,7 @@ Commands:
   migrate                    apply database migrations and exit
   detect <file> [--min-score 0.25] [--labels a,b] [--model name] [--fps N] [--min-track-frames 5]
                 [--include-noise] [--format json|ndjson|mot|coco|cvat|yolo|csv] [--out file]
+                [--render out.mp4]
                              detect objects in an image or a video and print JSON
   gpu setup|check            install ONNX Runtime's CUDA provider (opt-in) / check a GPU machine
   --help                     show this help

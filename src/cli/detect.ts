@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DEFAULT_MIN_SCORE, EXPORT_FORMATS, type ExportFormat } from '../api/schemas.js';
@@ -9,7 +10,7 @@ import { type Config, loadConfig } from '../config.js';
 import { isAppError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { InvalidImageError, isStillImage } from '../media/image.js';
-import { createDetectionEngine, createRuntime } from '../runtime.js';
+import { createDetectionEngine, createRuntime, type Runtime } from '../runtime.js';
 import { detectionFilter } from '../services/detections.js';
 import type { UploadPart } from '../services/jobs.js';
 import { parseFlags, UsageError } from './args.js';
@@ -23,6 +24,8 @@ import { createProgressBar } from './progress.js';
  * the export formats (mot, coco, cvat, yolo, csv: the same writers as GET /v1/jobs/:id/export);
  * `--out file` writes it to a file instead. Noise (short tracks, detections in no track) is left
  * out as in the API unless --include-noise.
+ * With `--render out.mp4` the same render task as POST /v1/jobs/:id/renders then writes the
+ * annotated video there.
  */
 
 const VIDEO_FORMATS = ['json', 'ndjson', ...EXPORT_FORMATS] as const;
@@ -37,6 +40,7 @@ const FLAGS = {
   out: 'string',
   'min-track-frames': 'string',
   'include-noise': 'boolean',
+  render: 'string',
 } as const;
 
 export async function detectCommand(argv: string[]): Promise<void> {
@@ -47,6 +51,8 @@ export async function detectCommand(argv: string[]): Promise<void> {
   const format = ((flags.format as string | undefined) ?? 'json') as VideoFormat;
   if (!VIDEO_FORMATS.includes(format))
     throw new UsageError(`--format must be one of ${VIDEO_FORMATS.join(', ')}.`);
+  if (flags.render === true || flags.render === '')
+    throw new UsageError('--render needs the path of the MP4 to write: --render out.mp4.');
   // a throwaway data folder: the embedded database of a video run, never the user's ./data
   const dataDir = mkdtempSync(join(tmpdir(), 'web-detector-cli-'));
   try {
@@ -60,7 +66,10 @@ export async function detectCommand(argv: string[]): Promise<void> {
       ARGON2_MEMORY_KIB: '1024',
       ARGON2_TIME_COST: '1',
     });
-    if (await detectImage(config, file, flags)) return;
+    if (await detectImage(config, file, flags)) {
+      if (typeof flags.render === 'string') throw new UsageError('--render is for videos, not images.');
+      return;
+    }
     await detectVideo(config, file, flags, format);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
@@ -156,9 +165,29 @@ async function detectVideo(
     }
     // stdout is not ended (the process may still print); a file is
     await pipeline(Readable.from(body), out, { end: out !== process.stdout });
+    if (typeof flags.render === 'string') await renderTo(rt, user.id, job.id, resolve(flags.render));
   } finally {
     await rt.close();
   }
+}
+
+/** Runs the render task on the finished job (in this process's workers) and copies the MP4 to `out`. */
+async function renderTo(rt: Runtime, userId: string, jobId: string, out: string): Promise<void> {
+  const bar = createProgressBar();
+  const { id } = await rt.services.renders.create(userId, jobId, {});
+  let render = await rt.services.renders.get(userId, jobId, id);
+  while (render.status === 'queued' || render.status === 'running') {
+    bar.update(Math.round(render.progress), 100, `rendering ${render.status}`);
+    await new Promise((r) => setTimeout(r, 250));
+    render = await rt.services.renders.get(userId, jobId, id);
+  }
+  bar.update(Math.round(render.progress), 100, `rendering ${render.status}`);
+  bar.end();
+  const key = (await rt.repos.renders.get(id))?.storageKey;
+  if (render.status !== 'completed' || !key) throw new UsageError(render.error ?? 'The render failed.');
+  await mkdir(dirname(out), { recursive: true });
+  await copyFile(rt.storage.path(key), out);
+  process.stderr.write(`annotated video written to ${out}\n`);
 }
 
 async function allTracks(

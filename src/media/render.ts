@@ -4,6 +4,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
+import { withoutPaths } from '../errors.js';
 import { childSucceeded, describeChildFailure, spawnMediaChild } from './av/child.js';
 import type { OverlayFrame } from './render/overlay.js';
 import type { RenderSpec } from './render/program.js';
@@ -64,9 +65,6 @@ const PROGRAM = new URL(
   import.meta.url.endsWith('.ts') ? './render/program.ts' : './render/program.js',
   import.meta.url,
 );
-
-/** File paths out of a message (a path starts at a space, a quote or the start of the text). */
-const withoutPaths = (s: string) => s.replace(/(^|[\s'"(=])\/[^\s'"]*/g, '$1<file>');
 
 /** Writes the analysed frames as NDJSON (one page at a time: bounded memory). */
 async function writeOverlays(path: string, pages: AsyncIterable<OverlayFrame[]>): Promise<void> {

@@ -87,6 +87,9 @@ for (const kind of DB_KINDS) {
         ['/v1/jobs/{id}/cancel', 'post'],
         ['/v1/jobs/{id}/deliveries', 'get'],
         ['/v1/jobs/{id}/deliveries/redeliver', 'post'],
+        ['/v1/jobs/{id}/renders', 'post'],
+        ['/v1/jobs/{id}/renders/{renderId}', 'get'],
+        ['/v1/media/{id}/renders/{renderId}', 'get'],
         ['/v1/auth/api-keys', 'post'],
         ['/v1/auth/api-keys', 'get'],
         ['/v1/auth/api-keys/{id}', 'delete'],
@@ -148,6 +151,10 @@ for (const kind of DB_KINDS) {
         'maxScore',
         'thumbnailUrl',
       ]);
+      const renderBody =
+        doc.paths['/v1/jobs/{id}/renders'].post.requestBody.content['application/json'].schema;
+      assert.deepEqual(Object.keys(renderBody.properties).sort(), ['labels', 'minScore', 'tracks']);
+      assert.ok(doc.paths['/v1/jobs/{id}/renders/{renderId}'].get.responses['200']);
       assert.ok(doc.components.schemas.Job);
       assert.ok(doc.components.schemas.ErrorBody);
       assert.equal(doc.paths['/metrics'], undefined);

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { labelColor } from '../../../src/api/label-colors.js';
 import { outlineRect, overlayMetrics } from '../../../src/media/render/draw.js';
 import { runProgram } from '../../../src/media/run.js';
+import { createBullmqQueue, deleteQueueKeys } from '../../../src/queue/bullmq.js';
 import { renderFolder } from '../../../src/storage/keys.js';
 import { personThenCupVideo } from '../../helpers/content.js';
 import { call, registerAndLogin, upload } from '../../helpers/http.js';
@@ -21,6 +24,7 @@ import { type ApiFrame, allFramesPaged, sleep, waitForJob } from './checks.js';
  * and the pixels on a detection's box edge in the label's colour. Then deleted with the job.
  */
 
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const W = 640;
 const H = 360;
 const FPS = 10;
@@ -311,6 +315,39 @@ describe('annotated video (renders)', () => {
     }
   });
 
+  test('the render task under BullMQ (Redis), on another runtime sharing the database: the same MP4', async () => {
+    const prefix = `wdtest-render-${process.pid}`;
+    const queue = createBullmqQueue({ url: REDIS_URL, prefix, lockDuration: 5000, stalledInterval: 2000 });
+    const srv2 = await startServer(tdb, { TASK_BACKOFF_MS: '100' }, { workers: true, queue });
+    try {
+      const res = await call(srv2.url, 'POST', `/v1/jobs/${jobId}/renders`, {
+        token: alice.accessToken,
+        json: { labels: ['person', 'cup'], minScore: 0.3 },
+      });
+      assert.equal(res.status, 202, res.text);
+      // only srv2's BullMQ queue knows this task: completing it means a BullMQ worker ran it
+      let render: { status: string; url?: string; error?: string } | undefined;
+      for (let i = 0; i < 600; i++) {
+        const r = await call(srv2.url, 'GET', `/v1/jobs/${jobId}/renders/${res.body.render.id}`, {
+          token: alice.accessToken,
+        });
+        render = r.body.render;
+        if (render?.status === 'completed' || render?.status === 'failed') break;
+        await sleep(200);
+      }
+      assert.equal(render?.status, 'completed', render?.error);
+      const again = Buffer.from(await (await fetch(srv2.url + render?.url)).arrayBuffer());
+      const file = join(work, 'render-bullmq.mp4');
+      writeFileSync(file, again);
+      const v = (await probe(file)).streams.find((x) => x.codec_type === 'video');
+      assert.equal(Number(v?.nb_read_frames), N);
+      assert.equal(v?.width, W);
+    } finally {
+      await srv2.close();
+      await deleteQueueKeys(REDIS_URL, prefix);
+    }
+  });
+
   test('a render that cannot be made fails with a sentence; the job stays completed', async () => {
     rmSync(srv.storage.path(`videos/${jobId}`)); // the source is gone
     const res = await call(base, 'POST', `/v1/jobs/${jobId}/renders`, { token: alice.accessToken, json: {} });
@@ -335,5 +372,28 @@ describe('annotated video (renders)', () => {
     const gone = await fetch(url);
     assert.equal(gone.status, 404);
     await gone.arrayBuffer();
+  });
+
+  test('CLI: web-detector detect <video> --render out.mp4 writes the same kind of annotated video', async () => {
+    const out = join(work, 'cli', 'annotated.mp4');
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/main.ts', 'detect', video, '--fps', '5', '--render', out],
+      {
+        cwd: fileURLToPath(new URL('../../../', import.meta.url)),
+        env: { ...process.env, LOG_LEVEL: 'silent', DATABASE_URL: '', REDIS_URL: '' },
+        encoding: 'utf8',
+        timeout: 300_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).frames.length, N / 2);
+    assert.match(r.stderr, /annotated video written to /);
+    const s = await probe(out);
+    const v = s.streams.find((x) => x.codec_type === 'video');
+    assert.equal(v?.codec_name, 'h264');
+    assert.equal(Number(v?.nb_read_frames), N);
+    assert.ok(s.streams.some((x) => x.codec_type === 'audio'));
   });
 });

@@ -100,7 +100,10 @@ describe('the command line, as a process', () => {
   test('an unknown queue or option is a usage error (exit 2) naming it', () => {
     const r = run(['worker', '--queues', 'detect,bogus'], { REDIS_URL: REDIS, DATABASE_URL: PG });
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /^Unknown queue "bogus": queues are process, detect, track, finalize, notify\./);
+    assert.match(
+      r.stderr,
+      /^Unknown queue "bogus": queues are process, detect, track, finalize, notify, render\./,
+    );
     const r2 = run(['worker', '--concurency', '2'], { REDIS_URL: REDIS, DATABASE_URL: PG });
     assert.equal(r2.status, 2);
     assert.match(r2.stderr, /^Unknown option --concurency\./);
