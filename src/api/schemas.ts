@@ -214,7 +214,13 @@ export const Job = Type.Object(
     expiresAt: Nullable(Type.String({ format: 'date-time' })),
     /** the client's own label, given at upload */
     tag: Nullable(Type.String()),
-    links: Type.Object({ self: Type.String(), detections: Type.String(), events: Type.String() }),
+    links: Type.Object({
+      self: Type.String(),
+      detections: Type.String(),
+      events: Type.String(),
+      tracks: Type.String(),
+      export: Type.String({ description: 'add ?format=coco|mot|cvat|yolo|csv' }),
+    }),
   },
   { $id: 'Job' },
 );

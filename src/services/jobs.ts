@@ -126,7 +126,13 @@ export function toJobView(job: JobRecord, opts: { retentionDays?: number | null 
     finishedAt: iso(job.finishedAt),
     expiresAt: iso(expiresAt(job, opts.retentionDays)),
     tag: job.tag,
-    links: { self, detections: `${self}/detections`, events: `${self}/events` },
+    links: {
+      self,
+      detections: `${self}/detections`,
+      events: `${self}/events`,
+      tracks: `${self}/tracks`,
+      export: `${self}/export`,
+    },
   };
 }
 

@@ -110,6 +110,8 @@ for (const kind of DB_KINDS) {
         self: `/v1/jobs/${job.id}`,
         detections: `/v1/jobs/${job.id}/detections`,
         events: `/v1/jobs/${job.id}/events`,
+        tracks: `/v1/jobs/${job.id}/tracks`,
+        export: `/v1/jobs/${job.id}/export`,
       });
       assert.equal(job.error, null);
       assert.equal(job.summary, null);
