@@ -1,12 +1,17 @@
 import type {
+  CreateRenderBody,
   FramesPage,
   Job,
   JobList,
   ModelList,
   ProgressEvent,
+  Render,
+  RenderCreated,
+  RenderEnvelope,
   StatusEvent,
   ThumbnailUrl,
   TokenPair,
+  TracksPage,
   User,
   UserEnvelope,
   VideoUrl,
@@ -250,6 +255,36 @@ export const api = {
   },
   async videoUrl(id: string): Promise<VideoUrl> {
     return json(`/v1/jobs/${encodeURIComponent(id)}/video-url`);
+  },
+  /** A job's tracks (issue 11: not noise, by first frame), following nextCursor page by page. */
+  async allTracks(id: string): Promise<TracksPage['tracks']> {
+    const tracks: TracksPage['tracks'] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 10_000; page++) {
+      const q = new URLSearchParams({ limit: '1000' });
+      if (cursor) q.set('cursor', cursor);
+      const body: TracksPage = await json(`/v1/jobs/${encodeURIComponent(id)}/tracks?${q}`);
+      tracks.push(...body.tracks);
+      if (!body.nextCursor || body.nextCursor === cursor) break;
+      cursor = body.nextCursor;
+    }
+    return tracks;
+  },
+  /** An export (issue 11) or any other authorised download: its body and the server's file name. */
+  async download(path: string): Promise<{ blob: Blob; disposition: string | null }> {
+    const res = await call(path);
+    return { blob: await res.blob(), disposition: res.headers.get('content-disposition') };
+  },
+  /** POST /v1/jobs/:id/renders: an annotated video of what is on screen (issue 11). */
+  async createRender(id: string, body: CreateRenderBody): Promise<RenderCreated['render']> {
+    return (
+      await json<RenderCreated>(`/v1/jobs/${encodeURIComponent(id)}/renders`, { method: 'POST', json: body })
+    ).render;
+  },
+  async getRender(id: string, renderId: string): Promise<Render> {
+    return (
+      await json<RenderEnvelope>(`/v1/jobs/${encodeURIComponent(id)}/renders/${encodeURIComponent(renderId)}`)
+    ).render;
   },
   /** Every analysed frame of a job, following nextCursor page by page. */
   async allDetections(

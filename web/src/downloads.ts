@@ -1,21 +1,14 @@
-// The Download menu in the job's header: what is on screen (the filters applied) as JSON or
-// NDJSON through the detections API, and, where the server has issue 11's exports, each export
-// format with the same filters.
-import { api, call, saveBlob } from './api.js';
+// The Download menu in the job's header ("export what I see"): what is on screen (the filters
+// applied) as JSON or NDJSON through the detections API, and, where the server has issue 11's
+// exports, each export format with the same filters. Every download goes through fetch with the
+// bearer token (api.ts call), then is saved from a Blob: a plain link could not send the token.
+import { api, saveBlob } from './api.js';
 import { h, messageOf, uid } from './dom.js';
+import { exportFileName, exportName, exportPath, orderFormats } from './exports-model.js';
 import type { Features } from './features.js';
 import { apiQuery, describeFilter, type ReviewFilter } from './filters.js';
 import { fmtTime } from './format.js';
 import type { Job } from './types.js';
-
-/** What each export format is called on the menu (formats the server lists but not named here show as they are). */
-const EXPORT_NAMES: Record<string, string> = {
-  coco: 'COCO (JSON)',
-  mot: 'MOT Challenge (text)',
-  cvat: 'CVAT for video (XML)',
-  yolo: 'YOLO (zip)',
-  csv: 'CSV',
-};
 
 export function downloadMenu(opts: {
   job: Job;
@@ -60,14 +53,13 @@ export function downloadMenu(opts: {
     item('Detections, NDJSON', async (q) =>
       saveBlob(await api.detectionsFile(job.id, q, 'ndjson'), `${base}.detections.ndjson`),
     ),
-    opts.features.exportFormats.map((format) =>
-      item(EXPORT_NAMES[format] ?? format.toUpperCase(), async (q) => {
-        q.set('format', format);
+    orderFormats(opts.features.exportFormats).map((format) =>
+      item(exportName(format), async () => {
         // issue 11: GET /v1/jobs/:id/export?format=&label=&minScore=&from=&to= (streamed)
-        const res = await call(`/v1/jobs/${encodeURIComponent(job.id)}/export?${q}`);
-        const disposition = res.headers.get('content-disposition') ?? '';
-        const named = /filename="?([^";]+)"?/.exec(disposition)?.[1];
-        saveBlob(await res.blob(), named ?? `${base}.${format}`);
+        const path = exportPath(job.id, format, opts.filter(), opts.allLabels);
+        if (!path) return;
+        const { blob, disposition } = await api.download(path);
+        saveBlob(blob, exportFileName(job.video.originalName, format, disposition));
       }),
     ),
   );

@@ -14,6 +14,8 @@ export interface ReviewFilter {
 export interface ReviewState extends ReviewFilter {
   /** the time the player was at */
   t: number | null;
+  /** the selected track (issue 11), highlighted on the picture and followed by Shift + arrows */
+  track: number | null;
 }
 
 const num = (v: string | null, lo: number, hi: number): number | null => {
@@ -41,6 +43,7 @@ export function readState(q: URLSearchParams, defaults: { minScore: number }): R
     from,
     to,
     t: num(q.get('t'), 0, 1e7),
+    track: trackParam(q.get('track')),
   };
 }
 
@@ -52,8 +55,12 @@ export function writeState(s: ReviewState, defaults: { minScore: number }): URLS
   if (s.from !== null) q.set('from', String(round3(s.from)));
   if (s.to !== null) q.set('to', String(round3(s.to)));
   if (s.t !== null && s.t > 0) q.set('t', String(round3(s.t)));
+  if (s.track !== null) q.set('track', String(s.track));
   return q;
 }
+
+const trackParam = (v: string | null): number | null =>
+  v !== null && /^\d{1,9}$/.test(v.trim()) ? Number(v.trim()) : null;
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 

@@ -1,5 +1,6 @@
 // Reviewing a completed job: the video with its boxes, frame stepping, the timeline, the filters
-// (kept in the URL), the summary, and the downloads of what is on screen.
+// (kept in the URL), the objects (tracks: select one to highlight and follow it), the summary, the
+// downloads and exports of what is on screen, and an annotated video of it.
 import { labelColor } from './colors.js';
 import { clear, ellipsis, field, h, swatch, uid } from './dom.js';
 import { downloadMenu } from './downloads.js';
@@ -7,11 +8,20 @@ import type { Features } from './features.js';
 import { inRange, isShown, type ReviewState } from './filters.js';
 import { fmtTime, parseTime, plural } from './format.js';
 import { frameAt, indexOfFrameNumber, seekTimeOf, seekWhere, stepIndex } from './frames.js';
-import { objectsPanel } from './objects.js';
+import { type ObjectsPanel, objectsPanel } from './objects.js';
 import { contentRect, drawBoxes } from './overlay.js';
+import { type RenderPanel, renderPanel } from './renders.js';
 import { type ShortcutActions, shortcutsHelp, watchShortcuts } from './shortcuts.js';
 import { createTimeline, type TimelineRow } from './timeline.js';
-import type { Frame, Job } from './types.js';
+import {
+  frameHasTrack,
+  parseJump,
+  toggleOnlyLabel,
+  trackIdOf,
+  trackName,
+  trackPresence,
+} from './tracks-model.js';
+import type { Frame, Job, Track } from './types.js';
 
 type VideoFrameCallback = (now: number, metadata: { mediaTime: number }) => void;
 type RVFCVideo = HTMLVideoElement & {
@@ -36,7 +46,7 @@ export interface ReviewContext {
 export interface Review {
   /** the player column and the side column */
   el: HTMLElement;
-  /** goes in the page header, next to the title: Download (and Annotated video with issue 11) */
+  /** goes in the page header, next to the title: the Download menu (detections and exports) */
   actions: HTMLElement;
 }
 
@@ -50,6 +60,16 @@ export function reviewView(ctx: ReviewContext): Review {
     ? summary.map((s) => s.label)
     : [...new Set(frames.flatMap((f) => f.detections.map((d) => d.label)))].sort();
   const times = Float64Array.from(frames, (f) => f.timestamp);
+  let objects: ObjectsPanel | null = null;
+  let render: RenderPanel | null = null;
+  /** the selected track: from the track list once loaded, else its label from the detections */
+  function selectedTrack(): { id: number; label: string } | null {
+    if (state.track === null) return null;
+    const t = objects?.track(state.track);
+    if (t) return t;
+    const label = labelOfTrack(state.track);
+    return label === undefined ? null : { id: state.track, label };
+  }
   let disposed = false;
   ctx.cleanups.push(() => {
     disposed = true;
@@ -110,10 +130,11 @@ export function reviewView(ctx: ReviewContext): Review {
     const frame = i >= 0 ? frames[i] : undefined;
     const n =
       frame && inRange(frame.timestamp, state)
-        ? drawBoxes(ctx2d, frame, scale, state, dpr)
+        ? drawBoxes(ctx2d, frame, scale, state, dpr, state.track)
         : drawBoxes(ctx2d, undefined, scale, state, dpr);
     canvas.dataset.frameIndex = frame ? String(frame.frameIndex) : '';
     canvas.dataset.boxes = String(n);
+    canvas.dataset.track = state.track === null ? '' : String(state.track);
     canvas.dataset.mediaTime = mediaTime.toFixed(3);
     nowText.textContent = frame
       ? `${fmtTime(mediaTime, 2)} · analysed frame ${frame.frameIndex} (${i + 1} of ${frames.length}) · ${plural(n, 'object')} shown`
@@ -188,24 +209,75 @@ export function reviewView(ctx: ReviewContext): Review {
 
   // ---- frame stepping ----
   const selectId = uid('jump-label');
-  const labelSelect = h(
-    'select',
-    { id: selectId, class: 'jump-label' },
-    allLabels.map((l) => h('option', { value: l }, l)),
+  const labelOptions = h(
+    'optgroup',
+    { label: 'Labels' },
+    allLabels.map((l) => h('option', { value: `label:${l}` }, l)),
   );
+  const trackOptions = h('optgroup', { label: 'Selected object' });
+  const labelSelect = h('select', { id: selectId, class: 'jump-label' }, trackOptions, labelOptions);
   labelSelect.disabled = allLabels.length === 0;
-  const has = (label: string) => (j: number) =>
-    inRange(frames[j].timestamp, state) &&
-    frames[j].detections.some((d) => d.label === label && isShown(d, state));
+  /** a track's label before the track list has loaded: from the detections */
+  function labelOfTrack(id: number): string | undefined {
+    for (const f of frames) for (const d of f.detections) if (trackIdOf(d) === id) return d.label;
+    return undefined;
+  }
+  /** the stepper follows the selected track (its option on top), else the label it followed */
+  function syncTrackOption(): void {
+    const sel = selectedTrack();
+    const before = parseJump(labelSelect.value);
+    if (sel) {
+      trackOptions.replaceChildren(h('option', { value: `track:${sel.id}` }, trackName(sel)));
+      labelSelect.prepend(trackOptions);
+      labelSelect.value = `track:${sel.id}`;
+    } else {
+      trackOptions.remove();
+      trackOptions.replaceChildren();
+      const back = before?.kind === 'label' ? before.label : undefined;
+      if (back && allLabels.includes(back)) labelSelect.value = `label:${back}`;
+      else if (allLabels.length) labelSelect.value = `label:${allLabels[0]}`;
+    }
+    syncJumpNames();
+  }
+  /** select a track (null: none): highlight it, follow it, and show its first or best frame */
+  function selectTrack(
+    t: Pick<Track, 'id' | 'label' | 'firstFrame' | 'bestFrame'> | null,
+    where: 'first' | 'best',
+  ): void {
+    const previous = selectedTrack();
+    state.track = t ? t.id : null;
+    if (!t && previous && allLabels.includes(previous.label)) labelSelect.value = `label:${previous.label}`;
+    syncTrackOption();
+    timeline.setRows(rowsNow());
+    timeline.setSelected(labelSelect.value || null);
+    objects?.update();
+    render?.update();
+    ctx.onState(state);
+    requestAnimationFrame(fitPlayer); // the timeline's height changed
+    if (t) goTo(indexOfFrameNumber(frames, where === 'best' ? t.bestFrame : t.firstFrame));
+    else draw(video.paused ? video.currentTime : lastMediaTime);
+  }
+  const has = (jump: string) => {
+    const target = parseJump(jump);
+    return (j: number) =>
+      inRange(frames[j].timestamp, state) &&
+      (target === null
+        ? false
+        : target.kind === 'label'
+          ? frames[j].detections.some((d) => d.label === target.label && isShown(d, state))
+          : frameHasTrack(frames[j], target.id, state.minScore));
+  };
+  const jumpName = () => labelSelect.selectedOptions[0]?.textContent || 'the label';
   const actions: ShortcutActions = {
     step: (dir) => goTo(stepIndex(frames.length, currentIndex, dir)),
     jump: (dir) => {
-      const label = labelSelect.value;
-      if (!label) return;
-      const j = seekWhere(frames.length, currentIndex, dir, has(label));
+      if (!labelSelect.value) return;
+      const j = seekWhere(frames.length, currentIndex, dir, has(labelSelect.value));
       if (j >= 0) goTo(j);
       else
-        ctx.onError(`No ${dir > 0 ? 'later' : 'earlier'} frame shows ${label} with the filters on screen.`);
+        ctx.onError(
+          `No ${dir > 0 ? 'later' : 'earlier'} frame shows ${jumpName()} with the filters on screen.`,
+        );
     },
     edge: (end) => goTo(end ? frames.length - 1 : 0),
     togglePlay: () => (video.paused ? void video.play() : video.pause()),
@@ -226,12 +298,12 @@ export function reviewView(ctx: ReviewContext): Review {
   const prevDet = btn('◀', 'Previous detection of the label', 'Shift+ArrowLeft', () => actions.jump(-1));
   const nextDet = btn('▶', 'Next detection of the label', 'Shift+ArrowRight', () => actions.jump(1));
   const syncJumpNames = () => {
-    const l = labelSelect.value || 'the label';
+    const l = jumpName();
     prevDet.setAttribute('aria-label', `Previous frame with ${l}`);
     nextDet.setAttribute('aria-label', `Next frame with ${l}`);
     prevDet.title = `Previous frame with ${l} (Shift+←)`;
     nextDet.title = `Next frame with ${l} (Shift+→)`;
-    timeline.setSelected(labelSelect.value ? `label:${labelSelect.value}` : null);
+    timeline.setSelected(labelSelect.value || null);
   };
   labelSelect.addEventListener('change', syncJumpNames);
   const frameBox = h('input', {
@@ -261,7 +333,7 @@ export function reviewView(ctx: ReviewContext): Review {
       'div',
       { class: 'group' },
       prevDet,
-      h('label', { for: selectId, class: 'sr-only' }, 'Label to jump between'),
+      h('label', { for: selectId, class: 'sr-only' }, 'Label or object to jump between'),
       labelSelect,
       nextDet,
     ),
@@ -274,19 +346,32 @@ export function reviewView(ctx: ReviewContext): Review {
       f.detections.some((d) => d.label === label && d.score >= state.minScore) ? 1 : 0,
     );
   }
+  /** one row per label; the selected track gets its own row under its label's */
   function rowsNow(): TimelineRow[] {
-    return summary.length
-      ? summary.map((s) => ({
-          key: `label:${s.label}`,
-          name: s.label,
-          color: labelColor(s.label),
-          count: String(s.frames),
-          present: presence(s.label),
-          off: state.labels !== null && !state.labels.includes(s.label),
-        }))
-      : [];
-    // TODO(issue 11): with tracks, add one row per track under its label (key `track:<id>`,
-    // present from the detections' trackId), and let onSelectRow pick a track for stepping.
+    const sel = state.track === null ? null : selectedTrack();
+    return summary.flatMap((s) => {
+      const row: TimelineRow = {
+        key: `label:${s.label}`,
+        name: s.label,
+        color: labelColor(s.label),
+        count: String(s.frames),
+        present: presence(s.label),
+        off: state.labels !== null && !state.labels.includes(s.label),
+      };
+      if (!sel || sel.label !== s.label) return [row];
+      const present = trackPresence(frames, sel.id, state.minScore);
+      return [
+        row,
+        {
+          key: `track:${sel.id}`,
+          name: `#${sel.id}`,
+          color: labelColor(sel.label),
+          count: String(present.reduce((n, x) => n + x, 0)),
+          present,
+          off: row.off,
+        },
+      ];
+    });
   }
   const timeline = createTimeline({
     duration: probe.durationSec || (frames.length ? frames[frames.length - 1].timestamp : 1),
@@ -294,15 +379,15 @@ export function reviewView(ctx: ReviewContext): Review {
     rows: rowsNow(),
     onSeek: (t) => seek(t),
     onSelectRow: (key) => {
-      if (key.startsWith('label:')) {
-        labelSelect.value = key.slice(6);
+      if (parseJump(key) && [...labelSelect.options].some((o) => o.value === key)) {
+        labelSelect.value = key;
         syncJumpNames();
       }
     },
     describe,
   });
   ctx.cleanups.push(() => timeline.dispose());
-  syncJumpNames();
+  syncTrackOption();
 
   // ---- filters ----
   const labelBoxes = allLabels.map((label) => {
@@ -356,6 +441,35 @@ export function reviewView(ctx: ReviewContext): Review {
     onError: ctx.onError,
   });
 
+  // ---- objects (tracks) and the annotated video ----
+  objects = objectsPanel({
+    job,
+    frames,
+    features: ctx.features,
+    filter: () => state,
+    selected: () => state.track,
+    onSelect: (t, where) => selectTrack(t, where),
+    onOnlyLabel: (label) => {
+      const next = toggleOnlyLabel(state.labels, label);
+      for (const l of labelBoxes) l.cb.checked = next === null || next.includes(l.label);
+      applyFilters();
+    },
+    onLoaded: () => {
+      syncTrackOption();
+      timeline.setRows(rowsNow());
+      timeline.setSelected(labelSelect.value || null);
+    },
+    cleanups: ctx.cleanups,
+  });
+  render = renderPanel({
+    job,
+    allLabels,
+    features: ctx.features,
+    filter: () => state,
+    selected: () => selectedTrack(),
+    cleanups: ctx.cleanups,
+  });
+
   function applyFilters(): void {
     const checked = labelBoxes.filter((l) => l.cb.checked).map((l) => l.label);
     state.labels = checked.length === labelBoxes.length ? null : checked;
@@ -381,6 +495,8 @@ export function reviewView(ctx: ReviewContext): Review {
     timeline.setRange(from, to);
     ctx.onState(state);
     menu.update();
+    objects?.update();
+    render?.update();
     draw(video.paused ? video.currentTime : lastMediaTime);
   }
   timeline.setRange(state.from, state.to);
@@ -502,7 +618,6 @@ export function reviewView(ctx: ReviewContext): Review {
   });
   requestAnimationFrame(fitPlayer);
 
-  const objects = objectsPanel({ job, features: ctx.features, seek: (t) => seek(t) });
   const el = h(
     'div',
     { class: 'player-layout' },
@@ -511,7 +626,8 @@ export function reviewView(ctx: ReviewContext): Review {
       'div',
       { class: 'side-col' },
       filters,
-      objects,
+      objects?.el,
+      render?.el,
       h('section', { class: 'card', 'aria-label': 'Summary' }, h('div', { class: 'table-fit' }, table)),
       shortcutsHelp(),
     ),

@@ -12,7 +12,7 @@ export interface ShortcutActions {
 
 export const SHORTCUTS: readonly [string, string][] = [
   ['← / →', 'previous / next analysed frame'],
-  ['Shift + ← / →', 'previous / next frame with the chosen label'],
+  ['Shift + ← / →', 'previous / next frame with the chosen label, or with the selected object'],
   [', / .', 'previous / next analysed frame'],
   ['Home / End', 'first / last analysed frame'],
   ['Space or K', 'play / pause'],

@@ -5,6 +5,7 @@ import type { JobStatus } from '../../src/api/schemas.js';
 
 export type {
   Box,
+  CreateRenderBody,
   Detection,
   Frame,
   FramesPage,
@@ -16,9 +17,14 @@ export type {
   ModelList,
   Progress,
   ProgressEvent,
+  Render,
+  RenderCreated,
+  RenderEnvelope,
   StatusEvent,
   ThumbnailUrl,
   TokenPair,
+  Track,
+  TracksPage,
   User,
   UserEnvelope,
   VideoUrl,

@@ -78,18 +78,21 @@ describe('label colours', () => {
 describe('filters in the URL', () => {
   const defaults = { minScore: 0.25 };
   test('round trip, defaults left out', () => {
-    const s = { labels: ['person', 'car'], minScore: 0.4, from: 2, to: 8.5, t: 3.2 };
+    const s = { labels: ['person', 'car'], minScore: 0.4, from: 2, to: 8.5, t: 3.2, track: 7 };
     const q = writeState(s, defaults);
-    assert.equal(q.toString(), 'labels=person%2Ccar&minScore=0.4&from=2&to=8.5&t=3.2');
+    assert.equal(q.toString(), 'labels=person%2Ccar&minScore=0.4&from=2&to=8.5&t=3.2&track=7');
     assert.deepEqual(readState(q, defaults), s);
     assert.equal(
-      writeState({ labels: null, minScore: 0.25, from: null, to: null, t: 0 }, defaults).toString(),
+      writeState(
+        { labels: null, minScore: 0.25, from: null, to: null, t: 0, track: null },
+        defaults,
+      ).toString(),
       '',
     );
   });
   test('malformed values fall back; from/to are put in order', () => {
-    const s = readState(new URLSearchParams('minScore=7&from=9&to=2&t=x'), defaults);
-    assert.deepEqual(s, { labels: null, minScore: 0.25, from: 2, to: 9, t: null });
+    const s = readState(new URLSearchParams('minScore=7&from=9&to=2&t=x&track=-3'), defaults);
+    assert.deepEqual(s, { labels: null, minScore: 0.25, from: 2, to: 9, t: null, track: null });
     assert.deepEqual(readState(new URLSearchParams('labels='), defaults).labels, []);
   });
   test('the API query for downloads: labels only when some are hidden, null when none shown', () => {
