@@ -21,9 +21,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
-import { scanVideoFrames } from '../src/media/packets.js';
 import { ffmpegScaleFilter } from '../src/media/scale.js';
 import { createRuntime, type Runtime } from '../src/runtime.js';
+import { makerFfmpeg } from '../test/helpers/maker.js';
+import { engineScan } from './common/cli-frames.js';
 import { FINISHED, registerAndLogin, uploadVideo } from './common/http.js';
 import {
   cpuLine,
@@ -124,9 +125,10 @@ const batchSize = config.detectorBatchSize;
 const { width: inW, height: inH } = detector.model.input;
 const frameBytes = inW * inH * 3;
 const filter = ffmpegScaleFilter(detector.model.input);
-const ffmpeg = main.rt.media.ffmpeg;
+// the raw-decode reference is Debian's ffmpeg CLI; the scan is the service's own (node-av)
+const ffmpeg = makerFfmpeg();
 
-const scanT = await timeMs(() => scanVideoFrames(main.rt.media.ffprobe, video));
+const scanT = await timeMs(async () => (await engineScan(video)).scan);
 const totalFrames = scanT.value.timestamps.length;
 const rawSet = await decodeFrames(ffmpeg, video, filter, frameBytes, {
   step: Math.max(1, Math.floor(totalFrames / rawFrames)),

@@ -7,8 +7,8 @@
 import { existsSync, openAsBlob, readFileSync, renameSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveMediaBinaries } from '../src/media/binaries.js';
-import { runProgram } from '../src/media/run.js';
+import { makerFfmpeg } from '../test/helpers/maker.js';
+import { runProgram } from '../test/helpers/run-program.js';
 import { registerAndLogin, startChildServer } from './api-common.js';
 
 const kind = (process.argv[2] ?? 'pglite') as 'pglite' | 'postgres';
@@ -16,7 +16,7 @@ const file = join(tmpdir(), 'web-detector-bench-1g.nut');
 
 if (!existsSync(file)) {
   console.error('making a ~1 GiB raw video (1920x1080 yuv420p, 11 s at 30 fps)...');
-  const { ffmpeg } = resolveMediaBinaries();
+  const ffmpeg = makerFfmpeg();
   const tmp = `${file}.tmp.nut`;
   const res = await runProgram(
     ffmpeg,

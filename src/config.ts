@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigError } from './errors.js';
+import type { MediaSettings } from './media/settings.js';
 
 export { ConfigError };
 
@@ -56,9 +57,17 @@ const specs = {
   QUEUE_STALLED_MS: { schema: Type.Integer({ minimum: 100 }), default: 15_000 },
   // First retry delay of a failed task; it doubles each attempt.
   TASK_BACKOFF_MS: { schema: Type.Integer({ minimum: 0 }), default: 2000 },
-  // Media programs: the ones that ship with the project unless these name others explicitly.
-  FFMPEG_PATH: { schema: Type.String({ minLength: 1 }), default: undefined },
-  FFPROBE_PATH: { schema: Type.String({ minLength: 1 }), default: undefined },
+  // Media: the FFmpeg 8.1 libraries that npm installs (node-av), in child processes with these
+  // bounds; the limits are checked on the real stream (see src/media/limits.ts).
+  MAX_VIDEO_PIXELS: { schema: Type.Integer({ minimum: 1 }), default: 7680 * 4320 },
+  MAX_VIDEO_FPS: { schema: Type.Number({ exclusiveMinimum: 0 }), default: 240 },
+  MAX_VIDEO_FRAMES: { schema: Type.Integer({ minimum: 1 }), default: 648_000 },
+  MAX_VIDEO_STREAMS: { schema: Type.Integer({ minimum: 1, maximum: 10_000 }), default: 32 },
+  MEDIA_MAX_RSS_MB: { schema: Type.Integer({ minimum: 64 }), default: 2048 },
+  MEDIA_PROBE_TIMEOUT_SECONDS: { schema: Type.Number({ exclusiveMinimum: 0 }), default: 30 },
+  MEDIA_UPLOAD_SCAN_SECONDS: { schema: Type.Number({ minimum: 0 }), default: 20 },
+  MEDIA_SCAN_TIMEOUT_SECONDS: { schema: Type.Number({ exclusiveMinimum: 0 }), default: 600 },
+  MEDIA_DECODE_TIMEOUT_SECONDS: { schema: Type.Number({ exclusiveMinimum: 0 }), default: 600 },
   CALLBACK_ALLOWLIST: { schema: Type.String(), default: undefined },
   CALLBACK_SECRET: { schema: Type.String({ minLength: 1 }), default: undefined },
   // seconds between callback attempts, comma-separated, each spread by ±20 % (default: the
@@ -150,9 +159,8 @@ export interface Config {
   queueLockMs: number;
   queueStalledMs: number;
   taskBackoffMs: number;
-  /** explicit media programs (FFMPEG_PATH, FFPROBE_PATH); null = the ones shipped with the project */
-  ffmpegPath: string | null;
-  ffprobePath: string | null;
+  /** the media layer's bounds and limits (MAX_VIDEO_*, MEDIA_*) */
+  media: MediaSettings;
   /** hostnames callbacks may go to; null = any public host */
   callbackAllowlist: readonly string[] | null;
   callbackSecret: string;
@@ -225,7 +233,18 @@ function convert(name: string, raw: string, schema: TSchema): unknown {
 
 type Raw = { -readonly [K in keyof typeof specs]: Static<(typeof specs)[K]['schema']> | undefined };
 
+/** Variables that were removed: set, they stop start-up rather than being silently ignored. */
+const REMOVED: Record<string, string> = {
+  FFMPEG_PATH:
+    'FFMPEG_PATH is no longer used: the service decodes with the FFmpeg 8.1 libraries that npm installs (node-av); unset it.',
+  FFPROBE_PATH:
+    'FFPROBE_PATH is no longer used: the service probes with the FFmpeg 8.1 libraries that npm installs (node-av); unset it.',
+};
+
 function readEnv(env: NodeJS.ProcessEnv): Raw {
+  for (const [name, sentence] of Object.entries(REMOVED)) {
+    if (env[name] !== undefined && env[name] !== '') throw new ConfigError(sentence);
+  }
   const out: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(specs) as [string, Spec][]) {
     const raw = env[name];
@@ -360,8 +379,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     queueLockMs: raw.QUEUE_LOCK_MS ?? 30_000,
     queueStalledMs: raw.QUEUE_STALLED_MS ?? 15_000,
     taskBackoffMs: raw.TASK_BACKOFF_MS ?? 2000,
-    ffmpegPath: raw.FFMPEG_PATH ?? null,
-    ffprobePath: raw.FFPROBE_PATH ?? null,
+    media: {
+      maxRssMb: raw.MEDIA_MAX_RSS_MB ?? 2048,
+      probeTimeoutMs: (raw.MEDIA_PROBE_TIMEOUT_SECONDS ?? 30) * 1000,
+      uploadScanTimeoutMs: (raw.MEDIA_UPLOAD_SCAN_SECONDS ?? 20) * 1000,
+      scanTimeoutMs: (raw.MEDIA_SCAN_TIMEOUT_SECONDS ?? 600) * 1000,
+      decodeTimeoutMs: (raw.MEDIA_DECODE_TIMEOUT_SECONDS ?? 600) * 1000,
+      imageTimeoutMs: Math.min(30, raw.DETECT_TIMEOUT_SECONDS ?? 30) * 1000,
+      limits: {
+        maxPixels: raw.MAX_VIDEO_PIXELS ?? 7680 * 4320,
+        maxFps: raw.MAX_VIDEO_FPS ?? 240,
+        maxFrames: raw.MAX_VIDEO_FRAMES ?? 648_000,
+        maxSeconds: raw.MAX_VIDEO_SECONDS ?? 3 * 3600,
+        maxStreams: raw.MAX_VIDEO_STREAMS ?? 32,
+      },
+    },
     callbackAllowlist: allowlist,
     callbackSecret:
       raw.CALLBACK_SECRET ??

@@ -13,9 +13,10 @@ import { librariesProblem } from './inference/gpu/libraries.js';
 import { providerProblem } from './inference/gpu/provider.js';
 import { createModelRegistry, type ModelRegistry } from './inference/registry.js';
 import { createLogger, type Logger } from './logger.js';
-import { type MediaBinaries, resolveMediaBinaries } from './media/binaries.js';
+import { pinnedName } from './media/av/protocol.js';
 import { frameJpeg } from './media/frame-jpeg.js';
-import { probeVideo } from './media/probe.js';
+import { inspectUpload } from './media/inspect.js';
+import type { MediaSettings } from './media/settings.js';
 import { createPipelineMetrics, createQueueMetrics, type PipelineMetrics } from './observability/metrics.js';
 import { deliverCallback } from './pipeline/callbacks.js';
 import { createJobFailer } from './pipeline/failures.js';
@@ -81,7 +82,7 @@ export interface Runtime {
   database: DatabaseHandle;
   repos: Repositories;
   storage: BlobStore;
-  media: MediaBinaries;
+  media: MediaSettings;
   models: ModelRegistry;
   queue: TaskQueue;
   pipeline: Pipeline;
@@ -150,7 +151,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
 
 /** What detecting needs without a database: media programs, models, and the single-image service. */
 export interface DetectionEngine {
-  media: MediaBinaries;
+  media: MediaSettings;
   models: ModelRegistry;
   imageDetection: ImageDetectionService;
 }
@@ -158,7 +159,7 @@ export interface DetectionEngine {
 /** Media programs and models from the configuration (the `detect <image>` command needs no more). */
 export async function createDetectionEngine(config: Config): Promise<DetectionEngine> {
   await checkDetectorDevice(config.detectorDevice);
-  const media = resolveMediaBinaries({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath });
+  const media = config.media;
   const models = await createModelRegistry({
     modelsDir: config.modelsDir ?? undefined,
     cacheDir: MODEL_CACHE_DIR,
@@ -275,7 +276,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   const jobs = createJobsService({
     jobs: repos.jobs,
     storage,
-    probe: (file) => probeVideo(media.ffprobe, file),
+    probe: (file) => inspectUpload(media, file),
     config,
     modelLabels: (name) => models.list().find((m) => m.name === name)?.labels ?? null,
     pipeline,
@@ -319,7 +320,13 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     jobs,
     pathOf: (key) => storage.path(key),
     links: mediaLinks,
-    render: (file, t, width) => frameJpeg(media.ffmpeg, file, t, width),
+    render: (file, t, width, video) =>
+      frameJpeg(media, file, {
+        format: video?.pinnedFormat ?? pinnedName(video?.formatName ?? ''),
+        timeSec: t,
+        width,
+        rotation: video?.rotation ?? 0,
+      }),
   });
 
   // the HTTP app

@@ -6,11 +6,9 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { resolveMediaBinaries } from '../../src/media/binaries.js';
-import { selectExpression } from '../../src/media/decode-args.js';
-import { decodeChunkFrames } from '../../src/media/frames.js';
-import { scanVideoFrames } from '../../src/media/packets.js';
 import { FIXTURES_DIR as FIXTURES } from '../../test/fixtures/index.js';
+import { makerFfmpeg } from '../../test/helpers/maker.js';
+import { decodeChunkFrames, engineScan, selectExpression } from './cli-frames.js';
 
 export const FIXTURE_PHOTOS = ['astronaut.png', 'chelsea.png', 'coffee.png'];
 /** Clips in MEDIA_SAMPLES_DIR (default /work/media-samples on the development machine). */
@@ -79,7 +77,7 @@ async function decodeSelected(
   filter: string,
   frameBytes: number,
 ): Promise<Uint8Array[]> {
-  const { ffmpeg } = resolveMediaBinaries();
+  const ffmpeg = makerFfmpeg();
   const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-threads', '1', '-i', file];
   args.push('-map', '0:v:0', '-an', '-vf', `select='${selectExpression(frames)}',${filter}`);
   args.push('-fps_mode', 'passthrough', '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1');
@@ -104,14 +102,13 @@ async function frameSet(
   photos: boolean,
   opts: FrameSetOptions,
 ): Promise<LabelledFrame[]> {
-  const { ffprobe } = resolveMediaBinaries();
   const out: LabelledFrame[] = [];
   for (const p of photos ? FIXTURE_PHOTOS : []) {
     const [rgb] = await decodeSelected(join(FIXTURES, p), [0], opts.filter, opts.frameBytes);
     out.push({ source: p, rgb });
   }
   for (const clip of clipPaths(opts.clipsDir)) {
-    const frames = indices((await scanVideoFrames(ffprobe, clip)).timestamps.length);
+    const frames = indices((await engineScan(clip)).scan.timestamps.length);
     if (frames.length === 0) continue; // a short clip has no frames left for this set
     const rgbs = await decodeSelected(clip, frames, opts.filter, opts.frameBytes);
     for (const [i, rgb] of rgbs.entries()) out.push({ source: `${basename(clip)}#${frames[i]}`, rgb });

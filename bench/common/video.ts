@@ -1,5 +1,5 @@
-import { decodeChunkFrames } from '../../src/media/frames.js';
 import { personThenCupVideo } from '../../test/helpers/content.js';
+import { decodeChunkFrames } from './cli-frames.js';
 
 /**
  * The benchmark video: the fixture photos panned and zoomed (a person, then cups on a table), H.264

@@ -2,12 +2,10 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { basename, join } from 'node:path';
 import { toStoredDetection } from '../../src/inference/postprocess.js';
 import type { Detector } from '../../src/inference/types.js';
-import { resolveMediaBinaries } from '../../src/media/binaries.js';
-import { decodeChunkFrames } from '../../src/media/frames.js';
-import { scanVideoFrames } from '../../src/media/packets.js';
-import { probeVideo } from '../../src/media/probe.js';
 import { ffmpegScaleFilter } from '../../src/media/scale.js';
 import type { TrackInputFrame } from '../../src/tracking/tracker.js';
+import { makerFfmpeg } from '../../test/helpers/maker.js';
+import { decodeChunkFrames, engineScan } from '../common/cli-frames.js';
 import { rawFramesArgs } from '../common/video.js';
 
 export type StoredDetection = ReturnType<typeof toStoredDetection>;
@@ -32,9 +30,8 @@ export async function detectVideo(
     `det-${basename(file)}-${st.size}-${Math.round(st.mtimeMs)}-${detector.model.name}-${floor}.json`,
   );
   if (existsSync(cache)) return { ...JSON.parse(readFileSync(cache, 'utf8')), cached: true };
-  const { ffmpeg, ffprobe } = resolveMediaBinaries();
-  const probe = await probeVideo(ffprobe, file);
-  const scan = await scanVideoFrames(ffprobe, file);
+  const ffmpeg = makerFfmpeg();
+  const { probe, scan } = await engineScan(file);
   const { width, height } = detector.model.input;
   const original = { width: probe.video.width, height: probe.video.height };
   const args = rawFramesArgs(file, ffmpegScaleFilter(detector.model.input));

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveMediaBinaries } from '../../src/media/binaries.js';
-import { runProgram } from '../../src/media/run.js';
 import { FIXTURES } from '../../test/helpers/content.js';
+import { makerFfmpeg } from '../../test/helpers/maker.js';
+import { runProgram } from '../../test/helpers/run-program.js';
 import { objectBox, type Scene, type SpriteName } from './scenes.js';
 
 /**
@@ -19,7 +19,7 @@ const CROPS: Record<SpriteName, { file: string; crop: string }> = {
 };
 
 async function sprite(name: SpriteName, w: number, h: number, flip: boolean): Promise<Uint8Array> {
-  const { ffmpeg } = resolveMediaBinaries();
+  const ffmpeg = makerFfmpeg();
   const { file, crop } = CROPS[name];
   const vf = `crop=${crop},scale=${w}:${h}${flip ? ',hflip' : ''}`;
   const r = await runProgram(ffmpeg, [
@@ -66,7 +66,7 @@ export async function renderScene(scene: Scene, dir: string): Promise<string> {
   for (const o of scene.objects) sprites.set(o.id, await sprite(o.sprite, o.w, o.h, !!o.flip));
   const bg = background(W, H);
   const tmp = `${out}.${process.pid}.tmp.mp4`;
-  const { ffmpeg } = resolveMediaBinaries();
+  const ffmpeg = makerFfmpeg();
   const child = spawn(
     ffmpeg,
     [

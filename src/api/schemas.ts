@@ -170,6 +170,8 @@ export const Progress = Type.Object({
   chunksTotal: Type.Integer(),
   framesDone: Type.Integer(),
   framesTotal: Type.Integer(),
+  /** planned frames that could not be decoded (dropped, corrupt, a decoder crash): reported, not fatal */
+  framesSkipped: Type.Integer(),
   percent: Type.Number({ minimum: 0, maximum: 100 }),
 });
 export type Progress = Static<typeof Progress>;
@@ -187,6 +189,8 @@ export const Job = Type.Object(
     options: JobOptions,
     progress: Progress,
     error: Nullable(Type.String()),
+    /** why frames were skipped, one sentence per chunk that skipped some (empty when none) */
+    warnings: Type.Array(Type.String()),
     summary: Nullable(Summary),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),

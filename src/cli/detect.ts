@@ -63,7 +63,7 @@ async function detectImage(
   const engine = await createDetectionEngine(config);
   let still: boolean;
   try {
-    still = await isStillImage(engine.media.ffprobe, file);
+    still = await isStillImage(file);
   } catch (e) {
     await engine.models.close();
     if (e instanceof InvalidImageError) throw new UsageError(e.message);

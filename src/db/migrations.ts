@@ -205,6 +205,31 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropTable('deliveries').ifExists().execute();
     },
   },
+
+  /**
+   * Frames that could not be decoded are skipped, not fatal (issue 9): per chunk how many and
+   * why, and on the job the recounted total and the sentences.
+   */
+  '0006_frames_skipped': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .alterTable('job_chunks')
+        .addColumn('frames_skipped', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.alterTable('job_chunks').addColumn('skip_reason', 'text').execute();
+      await db.schema
+        .alterTable('jobs')
+        .addColumn('frames_skipped', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.alterTable('jobs').addColumn('warnings', 'text').execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.alterTable('jobs').dropColumn('warnings').execute();
+      await db.schema.alterTable('jobs').dropColumn('frames_skipped').execute();
+      await db.schema.alterTable('job_chunks').dropColumn('skip_reason').execute();
+      await db.schema.alterTable('job_chunks').dropColumn('frames_skipped').execute();
+    },
+  },
 };
 
 class StaticProvider implements MigrationProvider {

@@ -55,6 +55,10 @@ export interface JobsTable {
   finished_at: NullableTimestamp;
   /** the client's own label for the job (migration 0004) */
   tag: ColumnType<string | null, string | null | undefined, string | null>;
+  /** planned frames that could not be decoded, recounted from job_chunks (migration 0006) */
+  frames_skipped: Generated<number>;
+  /** JSON array of sentences: why frames were skipped (migration 0006) */
+  warnings: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface JobChunksTable {
@@ -67,6 +71,9 @@ export interface JobChunksTable {
   status: Generated<string>;
   attempts: Generated<number>;
   frames_done: Generated<number>;
+  /** planned frames of the chunk that did not decode, and why (migration 0006) */
+  frames_skipped: Generated<number>;
+  skip_reason: ColumnType<string | null, string | null | undefined, string | null>;
   sample: ColumnType<unknown, string | null | undefined, string | null>;
   error: string | null;
   updated_at: GeneratedTimestamp;

@@ -1,8 +1,11 @@
 /**
- * One frame of a video as a small JPEG (job thumbnails in the web UI's list). Self-contained on
- * purpose: an argument builder that is a pure function, and a runner around runProgram.
+ * One frame of a video as a small JPEG: job thumbnails in the web UI's list, and track
+ * thumbnails (a crop around a box). The media tool's `jpeg` decodes the frame shown at `timeSec`
+ * (seconds from frame 0), turns it upright, crops (in displayed source pixels), scales to `width`
+ * keeping the aspect ratio (even height), and encodes it with FFmpeg's mjpeg encoder.
  */
-import { runProgram } from './run.js';
+import { MediaToolError, runTool } from './av/run.js';
+import type { MediaSettings } from './settings.js';
 
 /** Widths a frame may be asked for: small, even (chroma subsampling), never an upscale bomb. */
 export const FRAME_JPEG_MIN_WIDTH = 16;
@@ -11,54 +14,65 @@ export const FRAME_JPEG_MAX_WIDTH = 640;
 /** A JPEG is at most this large at 640 px wide: anything bigger means something went wrong. */
 const MAX_JPEG_BYTES = 4 * 1024 * 1024;
 
-/**
- * ffmpeg args writing the frame shown at `timeSec` (input seek: fast, lands on the frame at or
- * after the time), scaled to `width` px wide keeping the aspect ratio (even height), as one JPEG
- * on stdout. Rotation metadata is applied (ffmpeg autorotates), as in the analysis.
- */
-export function frameJpegArgs(file: string, timeSec: number, width: number): string[] {
-  if (!Number.isFinite(timeSec) || timeSec < 0)
-    throw new RangeError('timeSec must be a time in seconds, 0 or more.');
-  if (!Number.isInteger(width) || width < FRAME_JPEG_MIN_WIDTH || width > FRAME_JPEG_MAX_WIDTH) {
-    throw new RangeError(
-      `width must be a whole number from ${FRAME_JPEG_MIN_WIDTH} to ${FRAME_JPEG_MAX_WIDTH}.`,
-    );
-  }
-  const even = width - (width % 2);
-  return [
-    ...['-hide_banner', '-v', 'error', '-nostdin'],
-    ...['-ss', timeSec.toFixed(3), '-i', file],
-    ...['-map', '0:v:0', '-frames:v', '1', '-an', '-sn', '-dn'],
-    ...['-vf', `scale=${even}:-2:flags=bilinear`],
-    ...['-q:v', '5', '-f', 'mjpeg', '-'],
-  ];
+export interface FrameJpegOptions {
+  /** VideoProbe.pinnedFormat */
+  format: string;
+  /** seconds from the video's first frame */
+  timeSec: number;
+  /** output width in pixels (FRAME_JPEG_MIN_WIDTH..FRAME_JPEG_MAX_WIDTH) */
+  width: number;
+  /** a region of the displayed frame (after rotation), in source pixels */
+  crop?: { x: number; y: number; w: number; h: number } | null;
+  /** VideoProbe.video.rotation */
+  rotation?: number;
+  timeoutMs?: number;
+  signal?: AbortSignal;
 }
 
 export class FrameJpegError extends Error {
   override name = 'FrameJpegError';
 }
 
+/** Pure: the tool's `jpeg` request; throws RangeError for a bad time, width or crop. */
+export function frameJpegRequest(file: string, o: FrameJpegOptions) {
+  if (!Number.isFinite(o.timeSec) || o.timeSec < 0)
+    throw new RangeError('timeSec must be a time in seconds, 0 or more.');
+  if (!Number.isInteger(o.width) || o.width < FRAME_JPEG_MIN_WIDTH || o.width > FRAME_JPEG_MAX_WIDTH) {
+    throw new RangeError(
+      `width must be a whole number from ${FRAME_JPEG_MIN_WIDTH} to ${FRAME_JPEG_MAX_WIDTH}.`,
+    );
+  }
+  const c = o.crop ?? null;
+  if (c && ![c.x, c.y, c.w, c.h].every(Number.isFinite)) throw new RangeError('crop must be finite numbers.');
+  if (c && (c.w < 2 || c.h < 2 || c.x < 0 || c.y < 0))
+    throw new RangeError('crop must be at least 2x2 pixels inside the frame.');
+  return { file, format: o.format, timeSec: o.timeSec, width: o.width, crop: c, rotation: o.rotation ?? 0 };
+}
+
 /**
- * The JPEG of the frame at `timeSec`. Throws FrameJpegError when ffmpeg fails or there is no
- * frame at that time (a time past the end gives ffmpeg nothing to encode).
+ * The JPEG of the frame at `timeSec`. Throws FrameJpegError when it cannot be made or there is
+ * no frame at that time (a time past the end).
  */
 export async function frameJpeg(
-  ffmpeg: string,
+  settings: Pick<MediaSettings, 'maxRssMb' | 'imageTimeoutMs'>,
   file: string,
-  timeSec: number,
-  width: number,
-  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+  o: FrameJpegOptions,
 ): Promise<Buffer> {
-  const r = await runProgram(ffmpeg, frameJpegArgs(file, timeSec, width), {
-    timeoutMs: opts.timeoutMs ?? 20_000,
-    maxStdoutBytes: MAX_JPEG_BYTES,
-    signal: opts.signal,
-  });
-  if (r.code !== 0)
-    throw new FrameJpegError(`ffmpeg could not extract a frame: ${r.stderr.trim().slice(-300)}`);
-  // a JPEG starts with FF D8 (SOI)
-  if (r.stdout.length < 4 || r.stdout[0] !== 0xff || r.stdout[1] !== 0xd8) {
-    throw new FrameJpegError(`There is no frame at ${timeSec.toFixed(3)} s.`);
+  let out: Buffer;
+  try {
+    out = await runTool('jpeg', frameJpegRequest(file, o), {
+      what: 'The thumbnail decoder',
+      timeoutMs: o.timeoutMs ?? settings.imageTimeoutMs,
+      maxRssMb: settings.maxRssMb,
+      maxStdoutBytes: MAX_JPEG_BYTES,
+      signal: o.signal,
+    });
+  } catch (e) {
+    if (e instanceof MediaToolError) throw new FrameJpegError(e.message);
+    throw e;
   }
-  return r.stdout;
+  if (out.length < 4 || out[0] !== 0xff || out[1] !== 0xd8) {
+    throw new FrameJpegError(`There is no frame at ${o.timeSec.toFixed(3)} s.`);
+  }
+  return out;
 }

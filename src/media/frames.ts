@@ -1,206 +1,199 @@
-import { execFile, spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import { childSucceeded, spawnMediaChild } from './av/child.js';
+import {
+  type DecodeRequest,
+  type DecodeSummary,
+  decodeRecordHeader,
+  RECORD_HEADER_BYTES,
+  RecordKind,
+} from './av/protocol.js';
+import { toolFailure } from './av/run.js';
+import type { MediaSettings } from './settings.js';
 
-/** ffmpeg could not decode the chunk; the message is one sentence a user can read. */
+/**
+ * One chunk's frames from the media tool's `decode` (a child process: see av/child.ts), matched
+ * to the planned frames by pts in the tool, so a frame that does not decode leaves a gap, never a
+ * shift: each frame says which planned frame it is.
+ */
+
+/** The chunk could not be decoded (or not to its end); the message is one sentence a user can read. */
 export class DecodeError extends Error {
+  override name = 'DecodeError';
   constructor(
     message: string,
-    readonly exitCode: number | null = null,
-    readonly stderrTail = '',
+    /** frames that came out before the failure */
+    readonly framesOut: number,
+    /** true when the process crashed, was killed, or ran past a bound (rather than refusing) */
+    readonly crashed: boolean,
   ) {
     super(message);
-    this.name = 'DecodeError';
   }
+}
+
+export interface DecodedFrame {
+  /** index into the request's `frames` (the planned frame this is) */
+  index: number;
+  /** its pts, in the stream's time base */
+  pts: number;
+  /** RGB24, request.width x request.height */
+  rgb: Uint8Array;
 }
 
 export interface DecodeChunkOptions {
   signal?: AbortSignal;
-  /** frames ffmpeg must produce (see chunkOutputFrames); fewer is a DecodeError */
-  expectedFrames?: number;
   /**
-   * Frames ffmpeg may decode ahead of the consumer (default 8; 0: only what the pipe and this
-   * stream buffer hold, about one 512x512 RGB24 frame of 786 kB). While the consumer is busy (the
-   * pipeline waits for the detector before it reads the batch after next) ffmpeg keeps decoding
-   * into this queue instead of blocking on a full pipe, and a batch's frames are then ready in a
-   * single burst. The queue is ffmpeg's `fifo` muxer (its own writer thread); an ffmpeg built
-   * without it decodes without read-ahead.
+   * Frames read from the tool ahead of the consumer (default 8): while the detector is busy the
+   * tool keeps decoding into this queue, then blocks on the full pipe (backpressure).
    */
   readAhead?: number;
+  /** wall-clock limit (default settings.decodeTimeoutMs) */
+  timeoutMs?: number;
+  /** seconds (from frame 0) of each planned frame, for the sentence when it crashes */
+  timestamps?: readonly number[];
 }
 
 export const DEFAULT_READ_AHEAD = 8;
 
-const fifoSupport = new Map<string, Promise<boolean>>();
-
-/** Whether this ffmpeg has the `fifo` muxer (asked once per binary). */
-export function ffmpegHasFifo(ffmpeg: string): Promise<boolean> {
-  let p = fifoSupport.get(ffmpeg);
-  if (!p) {
-    p = new Promise<boolean>((resolve) => {
-      execFile(ffmpeg, ['-hide_banner', '-h', 'muxer=fifo'], { timeout: 10_000 }, (err, stdout) =>
-        resolve(!err && /fifo_format/.test(String(stdout))),
-      );
-    });
-    fifoSupport.set(ffmpeg, p);
-  }
-  return p;
-}
-
-/** The last meaningful line of ffmpeg's stderr, without the "[h264 @ 0x...]" prefix. */
-export function ffmpegReason(stderr: string): string {
-  const lines = stderr
-    .split(/\r?\n/)
-    .map((l) =>
-      l
-        .replace(/^\[[^\]]*@ ?0x[0-9a-f]+\]\s*/i, '') // "[h264 @ 0x55d...] "
-        .replace(/^(?:[a-z]+:)?\/?[^\s:]*\/[^:]*:\s+/i, '') // "/storage/path/file.mp4: " (no paths to users)
-        .trim(),
-    )
-    .filter((l) => l.length > 0 && !/^Conversion failed!?$/i.test(l));
-  const last = lines[lines.length - 1] ?? '';
-  return last.replace(/[.\s]+$/, '').slice(0, 300);
-}
-
 /**
- * `args` with the raw-video output on stdout (`-f rawvideo pipe:1` at the end, as
- * buildChunkDecodeArgs makes them) behind a fifo muxer queue of `frames` frames; other args as
- * they are.
- */
-export function withReadAhead(args: string[], frames: number): string[] {
-  const n = args.length;
-  if (frames <= 0 || n < 3 || args[n - 3] !== '-f' || args[n - 2] !== 'rawvideo') return args;
-  return [
-    ...args.slice(0, n - 3),
-    '-c:v',
-    'rawvideo',
-    '-f',
-    'fifo',
-    '-fifo_format',
-    'rawvideo',
-    '-queue_size',
-    String(Math.floor(frames)),
-    '-drop_pkts_on_overflow',
-    '0',
-    args[n - 1],
-  ];
-}
-
-/**
- * Runs ffmpeg with `args` (see buildChunkDecodeArgs) and yields its raw stdout in frames of exactly
- * `frameBytes` bytes. Backpressure: stdout is read one frame at a time on demand; ffmpeg decodes
- * up to `readAhead` frames ahead into its own queue (plus the OS pipe buffer), then blocks.
- *
- * Throws DecodeError when ffmpeg exits non-zero, ends in the middle of a frame, or gives fewer than
- * `expectedFrames` frames. When `signal` aborts it kills ffmpeg and throws the signal's reason;
- * when the consumer stops early (break/return/throw) ffmpeg is killed too.
+ * Runs `decode` and yields the frames as they come; returns the tool's summary. Throws
+ * DecodeError when the tool fails or is killed (after yielding what it decoded before), or the
+ * signal's reason when aborted. Stopping early (break/return/throw) kills the tool.
  */
 export async function* decodeChunkFrames(
-  ffmpeg: string,
-  args: string[],
-  frameBytes: number,
+  settings: Pick<MediaSettings, 'maxRssMb' | 'decodeTimeoutMs'>,
+  req: DecodeRequest,
   opts: DecodeChunkOptions = {},
-): AsyncGenerator<Uint8Array, void, undefined> {
+): AsyncGenerator<DecodedFrame, DecodeSummary, undefined> {
+  const frameBytes = req.width * req.height * 3;
   if (!(Number.isInteger(frameBytes) && frameBytes > 0))
-    throw new RangeError('frameBytes must be a positive integer');
-  const { signal, expectedFrames } = opts;
-  const readAhead = opts.readAhead ?? DEFAULT_READ_AHEAD;
+    throw new RangeError('the target size must be positive');
+  const { signal } = opts;
   signal?.throwIfAborted();
-  const fullArgs = readAhead > 0 && (await ffmpegHasFifo(ffmpeg)) ? withReadAhead(args, readAhead) : args;
-  signal?.throwIfAborted();
-  const child = spawn(ffmpeg, fullArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (b: Buffer) => {
-    stderr = (stderr + b.toString('utf8')).slice(-8192);
+  const readAhead = Math.max(1, opts.readAhead ?? DEFAULT_READ_AHEAD);
+  const timeoutMs = opts.timeoutMs ?? settings.decodeTimeoutMs;
+  const child = spawnMediaChild({
+    args: ['decode', JSON.stringify(req)],
+    timeoutMs,
+    maxRssMb: settings.maxRssMb,
+    signal,
   });
-  let spawnError: Error | null = null;
-  const exited = new Promise<{ code: number | null; sig: NodeJS.Signals | null }>((resolve) => {
-    child.on('error', (e) => {
-      spawnError = e;
-      resolve({ code: null, sig: null });
-    });
-    child.on('close', (code, sig) => resolve({ code, sig }));
-  });
-  const kill = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  const stdout = child.stdout;
+
+  const queue: DecodedFrame[] = [];
+  let summary: DecodeSummary | null = null;
+  let protocolError: string | null = null;
+  let ended = false;
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    const w = wake;
+    wake = null;
+    w?.();
   };
-  const onAbort = () => kill();
-  signal?.addEventListener('abort', onAbort, { once: true });
-  const stdout = child.stdout as Readable;
-  try {
-    let count = 0;
-    for (;;) {
-      const frame = await readFrame(stdout, frameBytes, signal);
-      if (frame === null) break;
-      if (frame.length < frameBytes) {
-        await exited;
-        throw failure(await exited, count, `ffmpeg stopped in the middle of frame ${count + 1}`);
+
+  // the record parser: a 16-byte header, then its payload
+  const header = Buffer.alloc(RECORD_HEADER_BYTES);
+  let headerFill = 0;
+  let payload: Buffer | null = null;
+  let payloadFill = 0;
+  let current: { kind: number; value: number; pts: number } | null = null;
+  const onData = (chunk: Buffer) => {
+    let at = 0;
+    while (at < chunk.length && protocolError === null) {
+      if (!current) {
+        const n = Math.min(RECORD_HEADER_BYTES - headerFill, chunk.length - at);
+        chunk.copy(header, headerFill, at, at + n);
+        headerFill += n;
+        at += n;
+        if (headerFill < RECORD_HEADER_BYTES) break;
+        headerFill = 0;
+        try {
+          current = decodeRecordHeader(header);
+        } catch (e) {
+          protocolError = (e as Error).message;
+          break;
+        }
+        const len = current.kind === RecordKind.frame ? frameBytes : current.value;
+        if (len > 64 * 1024 * 1024) {
+          protocolError = 'record too large';
+          break;
+        }
+        payload = Buffer.allocUnsafe(len);
+        payloadFill = 0;
       }
-      count++;
-      yield new Uint8Array(frame.buffer, frame.byteOffset, frame.length);
+      const p = payload as Buffer;
+      const n = Math.min(p.length - payloadFill, chunk.length - at);
+      chunk.copy(p, payloadFill, at, at + n);
+      payloadFill += n;
+      at += n;
+      if (payloadFill < p.length) break;
+      const rec = current;
+      current = null;
+      payload = null;
+      if (rec.kind === RecordKind.frame) {
+        queue.push({ index: rec.value, pts: rec.pts, rgb: new Uint8Array(p.buffer, p.byteOffset, p.length) });
+      } else if (rec.kind === RecordKind.end) {
+        try {
+          summary = JSON.parse(p.toString('utf8')) as DecodeSummary;
+        } catch {
+          protocolError = 'bad summary';
+        }
+      }
     }
-    const result = await exited;
-    signal?.throwIfAborted();
-    if (spawnError) throw new DecodeError(`ffmpeg could not be started: ${(spawnError as Error).message}.`);
-    if (result.code !== 0) throw failure(result, count);
-    if (expectedFrames != null && count < expectedFrames) {
-      throw failure(result, count, `ffmpeg produced ${count} of the ${expectedFrames} frames expected`);
+    if (protocolError !== null) child.kill('output');
+    if (queue.length >= readAhead) stdout.pause();
+    notify();
+  };
+  stdout.on('data', onData);
+  stdout.on('end', () => {
+    ended = true;
+    notify();
+  });
+  stdout.on('close', () => {
+    ended = true;
+    notify();
+  });
+  stdout.on('error', () => {
+    ended = true;
+    notify();
+  });
+
+  let out = 0;
+  let lastIndex = -1;
+  try {
+    // bounded: each turn takes a frame or waits for more output, and the output is bounded by
+    // the child's time limit
+    for (;;) {
+      if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+      if (queue.length > 0) {
+        const f = queue.shift() as DecodedFrame;
+        if (queue.length < readAhead && stdout.isPaused()) stdout.resume();
+        out++;
+        lastIndex = f.index;
+        yield f;
+        continue;
+      }
+      if (ended) break;
+      if (stdout.isPaused()) stdout.resume();
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
     }
+    const exit = await child.exited;
+    if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+    if (protocolError !== null)
+      throw new DecodeError('The video decoder gave output that could not be read.', out, true);
+    if (!childSucceeded(exit) || !summary) {
+      const next = opts.timestamps?.[lastIndex + 1] ?? opts.timestamps?.[lastIndex] ?? null;
+      const f = toolFailure(exit, 'The video decoder', {
+        atSec: next,
+        timeoutMs,
+        maxRssMb: settings.maxRssMb,
+      });
+      throw new DecodeError(f.message, out, !f.known);
+    }
+    return summary;
   } finally {
-    signal?.removeEventListener('abort', onAbort);
-    kill();
+    stdout.off('data', onData);
+    child.kill();
     stdout.destroy();
   }
-
-  function failure(
-    r: { code: number | null; sig: NodeJS.Signals | null },
-    count: number,
-    what?: string,
-  ): DecodeError {
-    signal?.throwIfAborted();
-    const reason = ffmpegReason(stderr);
-    const head =
-      what ??
-      (r.sig
-        ? `ffmpeg was killed by ${r.sig}`
-        : `ffmpeg failed with exit code ${r.code} after ${count} frames`);
-    const msg = reason ? `Video decoding failed: ${head} (${reason}).` : `Video decoding failed: ${head}.`;
-    return new DecodeError(msg, r.code, stderr);
-  }
-}
-
-/**
- * Reads exactly n bytes; null at a clean end of stream; a shorter buffer when the stream ends in
- * the middle. Rejects with the signal's reason when aborted.
- */
-function readFrame(stream: Readable, n: number, signal?: AbortSignal): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const done = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      stream.off('readable', attempt);
-      stream.off('end', attempt);
-      stream.off('close', attempt);
-      stream.off('error', onError);
-      signal?.removeEventListener('abort', onAbort);
-      fn();
-    };
-    const onError = (e: Error) => done(() => reject(e));
-    const onAbort = () => done(() => reject(signal?.reason ?? new Error('aborted')));
-    function attempt() {
-      if (signal?.aborted) return onAbort();
-      const b = stream.read(n) as Buffer | null;
-      if (b !== null) return done(() => resolve(b));
-      if (stream.readableEnded || stream.destroyed) {
-        const rest = stream.read() as Buffer | null;
-        done(() => resolve(rest && rest.length > 0 ? rest : null));
-      }
-    }
-    stream.on('readable', attempt);
-    stream.on('end', attempt);
-    stream.on('close', attempt);
-    stream.on('error', onError);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    attempt();
-  });
 }

@@ -1,9 +1,13 @@
 /**
- * Still images (POST /v1/detect, `web-detector detect photo.jpg`): ffprobe says whether a file is
- * an image and its size, ffmpeg decodes it to raw RGB24 at a detector's input size (in C).
+ * Still images (POST /v1/detect, `web-detector detect photo.jpg`): the media tool checks the
+ * header's size against the pixel cap BEFORE decoding, then decodes and scales to a detector's
+ * input (in C), in a child process with a time and memory bound.
  */
-import { runProgram } from './run.js';
-import { type FrameTarget, ffmpegScaleFilter } from './scale.js';
+import { readFile } from 'node:fs/promises';
+import { MediaToolError, runTool } from './av/run.js';
+import { imageKind, readImageHeader } from './image-header.js';
+import type { FrameTarget } from './scale.js';
+import type { MediaSettings } from './settings.js';
 
 export class InvalidImageError extends Error {
   override name = 'InvalidImageError';
@@ -12,40 +16,9 @@ export class InvalidImageError extends Error {
   }
 }
 
-const IMAGE_CODECS = new Set(['mjpeg', 'png', 'webp']);
-
-/** ffprobe args printing the first video stream's codec and size, and the container, as JSON. */
-export function probeImageArgs(path: string): string[] {
-  return [
-    '-v',
-    'error',
-    '-select_streams',
-    'v:0',
-    '-show_entries',
-    'stream=codec_name,width,height:format=format_name',
-    '-of',
-    'json',
-    path,
-  ];
-}
-
-/** ffmpeg args decoding one image (path, or '-' for stdin) to raw RGB24 at the target size. */
-export function decodeImageArgs(path: string, target: FrameTarget): string[] {
-  return [
-    '-v',
-    'error',
-    '-i',
-    path,
-    '-frames:v',
-    '1',
-    '-vf',
-    ffmpegScaleFilter(target),
-    '-pix_fmt',
-    'rgb24',
-    '-f',
-    'rawvideo',
-    '-',
-  ];
+/** The image is larger than this server accepts (a 413/422 rather than a 415). */
+export class ImageTooLargeError extends InvalidImageError {
+  override name = 'ImageTooLargeError';
 }
 
 export interface ImageSize {
@@ -53,60 +26,71 @@ export interface ImageSize {
   height: number;
 }
 
-/** Reads ffprobe's JSON; returns the image size or throws InvalidImageError. */
-export function parseImageProbe(json: string): ImageSize {
-  let parsed: {
-    streams?: { codec_name?: string; width?: number; height?: number }[];
-    format?: { format_name?: string };
-  };
-  try {
-    parsed = JSON.parse(json);
-  } catch {
-    throw new InvalidImageError();
+/** Pure: the refusal for an image's bytes by its header alone, or null when it may be decoded. */
+export function imageRefusal(bytes: Uint8Array, maxPixels: number): InvalidImageError | null {
+  const h = readImageHeader(bytes);
+  if (!h) return new InvalidImageError();
+  if (h.width * h.height > maxPixels) {
+    return new ImageTooLargeError(
+      `The image is ${h.width}x${h.height} pixels, more than the ${maxPixels} pixels this server accepts.`,
+    );
   }
-  const s = parsed.streams?.[0];
-  const format = parsed.format?.format_name ?? '';
-  // A JPEG-coded stream inside a video container (MJPEG .avi) is not an image upload.
-  const still = format.includes('pipe') || format.includes('image2') || format === 'webp';
-  if (!s?.codec_name || !IMAGE_CODECS.has(s.codec_name) || !still || !s.width || !s.height)
-    throw new InvalidImageError();
-  return { width: s.width, height: s.height };
+  return null;
 }
 
 /**
  * Decodes a still image (a file path, or its bytes) to RGB24 at the target size. Returns the
  * image's own size too (boxes are mapped back to it). Throws InvalidImageError for anything that
- * is not a JPEG, PNG or WebP image, or does not decode.
+ * is not a JPEG, PNG or WebP image, is over the pixel cap, or does not decode.
  */
 export async function decodeStillImage(
-  bins: { ffmpeg: string; ffprobe: string },
-  image: string | Buffer,
+  settings: Pick<MediaSettings, 'maxRssMb' | 'imageTimeoutMs' | 'limits'>,
+  image: string | Uint8Array,
   target: FrameTarget,
+  opts: { signal?: AbortSignal } = {},
 ): Promise<{ size: ImageSize; rgb: Uint8Array }> {
-  const src = typeof image === 'string' ? image : '-';
-  const input = typeof image === 'string' ? undefined : image;
-  const probe = await runProgram(bins.ffprobe, probeImageArgs(src), { input, timeoutMs: 30_000 });
-  if (probe.code !== 0) throw new InvalidImageError();
-  const size = parseImageProbe(probe.stdout.toString('utf8'));
+  const bytes = typeof image === 'string' ? await readFile(image) : image;
+  const refusal = imageRefusal(bytes, settings.limits.maxPixels);
+  if (refusal) throw refusal;
   const expected = target.width * target.height * 3;
-  const decoded = await runProgram(bins.ffmpeg, decodeImageArgs(src, target), {
-    input,
-    timeoutMs: 60_000,
-    maxStdoutBytes: expected + 1,
-  });
-  if (decoded.code !== 0 || decoded.stdout.length < expected) {
-    throw new InvalidImageError('The image could not be decoded; it may be truncated or corrupt.');
+  let out: Buffer;
+  try {
+    out = await runTool(
+      'image',
+      {
+        width: target.width,
+        height: target.height,
+        resize: target.resize,
+        maxPixels: settings.limits.maxPixels,
+      },
+      {
+        what: 'The image decoder',
+        input: bytes,
+        timeoutMs: settings.imageTimeoutMs,
+        maxRssMb: settings.maxRssMb,
+        maxStdoutBytes: expected + 8,
+        signal: opts.signal,
+      },
+    );
+  } catch (e) {
+    if (e instanceof MediaToolError) throw new InvalidImageError(e.message);
+    throw e;
   }
-  return { size, rgb: new Uint8Array(decoded.stdout.subarray(0, expected)) };
+  if (out.length !== expected + 8)
+    throw new InvalidImageError('The image could not be decoded; it may be truncated or corrupt.');
+  const size = { width: out.readUInt32LE(0), height: out.readUInt32LE(4) };
+  return { size, rgb: new Uint8Array(out.buffer, out.byteOffset + 8, expected) };
 }
 
-/** Whether a file is a still image (as opposed to a video), by ffprobe's container name. */
-export async function isStillImage(ffprobe: string, file: string): Promise<boolean> {
-  const r = await runProgram(
-    ffprobe,
-    ['-v', 'error', '-show_entries', 'format=format_name', '-of', 'csv=p=0', file],
-    { timeoutMs: 30_000 },
-  );
-  if (r.code !== 0) throw new InvalidImageError(`${file} cannot be read as an image or a video.`);
-  return /(image2|png_pipe|jpeg_pipe|webp_pipe|bmp_pipe)/.test(r.stdout.toString());
+/** Whether a file is a still image (JPEG, PNG, WebP), by its first bytes. */
+export async function isStillImage(file: string): Promise<boolean> {
+  const { open } = await import('node:fs/promises');
+  const fh = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(32);
+    await fh.read(head, 0, 32, 0);
+    return imageKind(head) !== null;
+  } finally {
+    await fh.close();
+  }
 }

@@ -1,5 +1,7 @@
-import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { childSucceeded, spawnMediaChild } from './av/child.js';
+import { toolFailure } from './av/run.js';
+import type { MediaSettings } from './settings.js';
 
 /**
  * The exact list of video frames of a file, read from its packets (demux only, no decoding: a
@@ -34,24 +36,14 @@ export interface FrameScan {
 }
 
 export class ScanError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** the scan ran past its time limit (the file may be fine, only long) */
+    readonly timedOut = false,
+  ) {
     super(message);
     this.name = 'ScanError';
   }
-}
-
-export function scanArgs(file: string): string[] {
-  return [
-    '-v',
-    'error',
-    '-select_streams',
-    'v:0',
-    '-show_entries',
-    'stream=time_base:packet=pts,dts,flags',
-    '-of',
-    'csv',
-    file,
-  ];
 }
 
 interface RawPacket {
@@ -131,37 +123,36 @@ function round9(x: number): number {
 }
 
 /**
- * Reads every video packet of `file` with ffprobe (streamed line by line; never the whole output
- * in memory as one string) and returns the frame list. Throws ScanError with a sentence on failure.
+ * Reads every video packet of `file` with the media tool's `scan` (demux only; streamed line by
+ * line, never the whole output in memory as one string), the container pinned to `format` (the
+ * probe's pinnedFormat), and returns the frame list. Throws ScanError with a sentence on failure,
+ * including when it runs past `timeoutMs` (ScanError.timedOut).
  */
 export async function scanVideoFrames(
-  ffprobe: string,
+  settings: Pick<MediaSettings, 'maxRssMb' | 'scanTimeoutMs'>,
   file: string,
+  format: string,
   opts: { signal?: AbortSignal; timeoutMs?: number } = {},
 ): Promise<FrameScan> {
-  const child = spawn(ffprobe, scanArgs(file), { stdio: ['ignore', 'pipe', 'pipe'], signal: opts.signal });
-  let stderr = '';
-  child.stderr.on('data', (b: Buffer) => {
-    stderr = (stderr + b.toString('utf8')).slice(-4096);
+  const timeoutMs = opts.timeoutMs ?? settings.scanTimeoutMs;
+  const child = spawnMediaChild({
+    args: ['scan', JSON.stringify({ file, format })],
+    timeoutMs,
+    maxRssMb: settings.maxRssMb,
+    signal: opts.signal,
   });
-  const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve(code));
-  });
-  exited.catch(() => {});
   const parser = new PacketLineParser();
   try {
     const rl = createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY });
     for await (const line of rl) parser.push(line);
-    const code = await exited;
-    if (code !== 0) {
-      const last = stderr.trim().split('\n').pop()?.trim();
-      throw new ScanError(`ffprobe could not read the video's packets${last ? `: ${last}` : ''}.`);
+    const exit = await child.exited;
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+    if (!childSucceeded(exit)) {
+      const f = toolFailure(exit, "Reading the video's packets", { timeoutMs, maxRssMb: settings.maxRssMb });
+      throw new ScanError(f.message, exit.killed === 'timeout');
     }
     return parser.finish();
   } finally {
-    if (timer) clearTimeout(timer);
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    child.kill();
   }
 }

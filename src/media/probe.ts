@@ -1,9 +1,21 @@
+import { stat } from 'node:fs/promises';
+import { MediaToolError, runTool } from './av/run.js';
 import { clockwiseRotation } from './orientation.js';
-import { runProgram } from './run.js';
+import type { MediaSettings } from './settings.js';
 
-/** What ffprobe says about an uploaded video, as stored on the job (`jobs.probe`). */
+/** What the probe says about an uploaded video, as stored on the job (`jobs.probe`). */
 export interface VideoProbe {
+  /** FFmpeg's name for the container, e.g. "mov,mp4,m4a,3gp,3g2,mj2" */
   formatName: string;
+  /**
+   * The input format every later step opens the file with (the first of formatName's names, on
+   * the allowlist: see av/protocol.ts). Probes stored before it existed have none: the process
+   * task probes again then.
+   */
+  pinnedFormat?: string;
+  /** streams in the container */
+  streams?: number;
+  /** seconds: from the last frame's timestamp when `scanned`, else what the header says */
   durationSec: number;
   sizeBytes: number;
   bitRate: number | null;
@@ -15,7 +27,7 @@ export interface VideoProbe {
     fps: number;
     /** the stream's time base, e.g. "1/15360" */
     timeBase: string;
-    /** frame count as the container states it, else estimated from duration * fps */
+    /** frame count: from the packet scan when `scanned`, else as the container states it or estimated */
     frameCount: number;
     frameCountExact: boolean;
     pixFmt: string | null;
@@ -23,6 +35,8 @@ export interface VideoProbe {
     rotation: number;
   };
   hasAudio: boolean;
+  /** whether duration and frame count come from the packet scan (checked before the 202) */
+  scanned?: boolean;
 }
 
 /** The file is not a video we can analyse; the message is one sentence for the user. */
@@ -33,10 +47,6 @@ export class ProbeError extends Error {
   }
 }
 
-export function probeArgs(file: string): string[] {
-  return ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file];
-}
-
 export function parseRate(rate: string | undefined): number {
   if (!rate) return 0;
   const [n, d] = rate.split('/').map(Number);
@@ -44,74 +54,104 @@ export function parseRate(rate: string | undefined): number {
   return n / d;
 }
 
-interface RawStream {
-  codec_type?: string;
-  codec_name?: string;
-  width?: number;
-  height?: number;
-  avg_frame_rate?: string;
-  r_frame_rate?: string;
-  time_base?: string;
-  nb_frames?: string;
-  duration?: string;
-  pix_fmt?: string;
-  tags?: Record<string, string>;
-  side_data_list?: { rotation?: number }[];
-  disposition?: { attached_pic?: number };
+/** The media tool's `probe` answer (src/media/av/tool.ts). */
+export interface ToolProbe {
+  formatName: string;
+  pinnedFormat: string;
+  streams: number;
+  durationSec?: number | null;
+  bitRate?: number | null;
+  hasAudio?: boolean;
+  video: {
+    codec: string;
+    decodable: boolean;
+    width: number;
+    height: number;
+    avgFps: number;
+    rFps: number;
+    timeBase: string;
+    nbFrames: number;
+    pixFmt: string | null;
+    rotationTag: string | null;
+    displayRotation: number | null;
+  } | null;
 }
 
-// Formats ffprobe recognises for still images: a PNG or JPEG "has a video stream" of one frame.
-const IMAGE_FORMATS = /(^|,)(image2|png_pipe|jpeg_pipe|webp_pipe|gif|bmp_pipe|tiff_pipe|mjpeg)(,|$)/;
-
-/** Turns ffprobe's JSON into a VideoProbe, or throws ProbeError with a sentence for the user. */
-export function parseProbe(json: unknown): VideoProbe {
-  const j = json as { format?: Record<string, string>; streams?: RawStream[] };
-  const format = j.format ?? {};
-  const formatName = format.format_name ?? '';
-  const video = (j.streams ?? []).find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
+/** Turns the tool's probe into a VideoProbe, or throws ProbeError with a sentence for the user. */
+export function parseProbe(j: ToolProbe, sizeBytes = 0): VideoProbe {
+  const video = j.video;
   if (!video) throw new ProbeError('The file has no video stream.');
-  if (IMAGE_FORMATS.test(formatName)) throw new ProbeError('The file is a still image, not a video.');
-  const width = video.width ?? 0;
-  const height = video.height ?? 0;
-  if (width <= 0 || height <= 0) throw new ProbeError('The video stream has no picture size.');
-  const duration = Number(video.duration ?? format.duration ?? Number.NaN);
+  if (!video.decodable) throw new ProbeError(`The video codec (${video.codec}) is not supported.`);
+  const { width, height } = video;
+  if (!(width > 0) || !(height > 0)) throw new ProbeError('The video stream has no picture size.');
+  const duration = Number(j.durationSec ?? Number.NaN);
   if (!Number.isFinite(duration) || duration <= 0) throw new ProbeError('The video has no duration.');
-  const fps = parseRate(video.avg_frame_rate) || parseRate(video.r_frame_rate);
+  const fps = video.avgFps > 0 ? video.avgFps : video.rFps;
   if (!(fps > 0)) throw new ProbeError('The video has no frame rate.');
-  const stated = Number(video.nb_frames);
+  const stated = Number(video.nbFrames);
   const frameCountExact = Number.isInteger(stated) && stated > 0;
   return {
-    formatName,
+    formatName: j.formatName,
+    pinnedFormat: j.pinnedFormat,
+    streams: j.streams,
     durationSec: duration,
-    sizeBytes: Number(format.size ?? 0),
-    bitRate: format.bit_rate ? Number(format.bit_rate) : null,
+    sizeBytes,
+    bitRate: j.bitRate ?? null,
     video: {
-      codec: video.codec_name ?? 'unknown',
+      codec: video.codec,
       width,
       height,
       fps,
-      timeBase: video.time_base ?? '1/1000',
+      timeBase: video.timeBase || '1/1000',
       frameCount: frameCountExact ? stated : Math.max(1, Math.round(duration * fps)),
       frameCountExact,
-      pixFmt: video.pix_fmt ?? null,
-      rotation: clockwiseRotation(video),
+      pixFmt: video.pixFmt,
+      rotation: clockwiseRotation({
+        tags: video.rotationTag == null ? undefined : { rotate: video.rotationTag },
+        side_data_list: video.displayRotation == null ? undefined : [{ rotation: video.displayRotation }],
+      }),
     },
-    hasAudio: (j.streams ?? []).some((s) => s.codec_type === 'audio'),
+    hasAudio: j.hasAudio === true,
   };
 }
 
-/** Probes a file with ffprobe; throws ProbeError when it is not a usable video. */
-export async function probeVideo(ffprobe: string, file: string): Promise<VideoProbe> {
-  const res = await runProgram(ffprobe, probeArgs(file), {
-    timeoutMs: 60_000,
-    maxStdoutBytes: 8 * 1024 * 1024,
-  });
-  if (res.code !== 0) throw new ProbeError('The file is not a video that can be read.');
-  let json: unknown;
+/**
+ * Probes a file with the media tool (container detected from its bytes, allowlisted, pinned);
+ * throws ProbeError with a sentence when it is not a usable video or is refused.
+ */
+export async function probeVideo(settings: MediaSettings, file: string): Promise<VideoProbe> {
+  const sizeBytes = await stat(file).then(
+    (s) => s.size,
+    () => 0,
+  );
+  let out: Buffer;
   try {
-    json = JSON.parse(res.stdout.toString('utf8'));
+    out = await runTool(
+      'probe',
+      { file, maxStreams: settings.limits.maxStreams },
+      {
+        what: 'The video probe',
+        timeoutMs: settings.probeTimeoutMs,
+        maxRssMb: settings.maxRssMb,
+        maxStdoutBytes: 1024 * 1024,
+      },
+    );
+  } catch (e) {
+    if (e instanceof MediaToolError)
+      throw new ProbeError(
+        e.known ? e.message : `The file could not be read as a video: ${lower(e.message)}`,
+      );
+    throw e;
+  }
+  let json: ToolProbe;
+  try {
+    json = JSON.parse(out.toString('utf8')) as ToolProbe;
   } catch {
     throw new ProbeError('The file is not a video that can be read.');
   }
-  return parseProbe(json);
+  return parseProbe(json, sizeBytes);
+}
+
+function lower(s: string): string {
+  return s.length > 0 ? s[0].toLowerCase() + s.slice(1) : s;
 }

@@ -3,16 +3,16 @@ import type { FrameRecord, FramesRepository } from '../db/repositories/frames.js
 import type { JobRecord, JobsRepository } from '../db/repositories/jobs.js';
 import { toStoredDetection } from '../inference/postprocess.js';
 import type { Detector } from '../inference/types.js';
-import type { MediaBinaries } from '../media/binaries.js';
-import { chunkDecodeArgs } from '../media/decode-args.js';
-import { decodeChunkFrames } from '../media/frames.js';
+import { pinnedName } from '../media/av/protocol.js';
+import { chunkDecodeRequest } from '../media/decode-plan.js';
+import { type DecodedFrame, DecodeError, decodeChunkFrames } from '../media/frames.js';
 import { displaySize } from '../media/orientation.js';
-import { ffmpegScaleFilter } from '../media/scale.js';
+import type { MediaSettings } from '../media/settings.js';
 import type { PipelineMetrics } from '../observability/metrics.js';
 import type { BlobStore } from '../storage/local.js';
 
 /**
- * One chunk's analysis: ffmpeg decodes the chunk's sampled frames scaled to the model input, the
+ * One chunk's analysis: the media tool (FFmpeg libraries in a child process) decodes the chunk's sampled frames scaled to the model input, the
  * detector runs them in batches, and the results are written to the frames table.
  *
  * Three things overlap: the detector (its own thread: see createDetectorSession) runs batch k
@@ -23,9 +23,9 @@ import type { BlobStore } from '../storage/local.js';
 
 export interface ChunkAnalysisDeps {
   jobs: Pick<JobsRepository, 'status' | 'refreshProgress'>;
-  chunks: Pick<ChunksRepository, 'setFramesDone'>;
+  chunks: Pick<ChunksRepository, 'setFramesDone' | 'setSkipped'>;
   frames: Pick<FramesRepository, 'upsert'>;
-  media: MediaBinaries;
+  media: MediaSettings;
   /** where the stored videos are (ffmpeg reads them by path) */
   storage: Pick<BlobStore, 'path'>;
   settings: ChunkAnalysisSettings;
@@ -44,13 +44,24 @@ export interface ChunkAnalysisSettings {
   writeEveryMs?: number;
 }
 
-/** Analyses the chunk; false if the job was canceled or deleted meanwhile (nothing more is written). */
+/**
+ * Analyses the chunk; false if the job was canceled or deleted meanwhile (nothing more is written).
+ *
+ * Frames are matched to the plan by pts (the tool says which planned frame each one is), so a
+ * frame that does not decode leaves a gap, never a shift. Planned frames that never come out are
+ * recorded as skipped with a sentence (chunks.setSkipped), not fatal. When the decoder fails or
+ * crashes mid-chunk, the chunk is retried like any failed task (what was written stays: writes are
+ * keyed by frame); on its LAST attempt (`lastAttempt`) what decoded is kept and the rest of the
+ * chunk is recorded as skipped with the failure's sentence, so one bad stretch of a file does not
+ * fail the job (the job fails only when no frame at all could be analysed: see finalize).
+ */
 export async function analyseChunk(
   deps: ChunkAnalysisDeps,
   detector: Detector,
   job: JobRecord,
   chunk: ChunkRecord,
   signal: AbortSignal,
+  opts: { lastAttempt?: boolean } = {},
 ): Promise<boolean> {
   const { settings } = deps;
   const { indices, timestamps } = chunk.sample;
@@ -60,22 +71,22 @@ export async function analyseChunk(
     await deps.jobs.refreshProgress(job.id);
   };
   if (indices.length === 0) {
+    await deps.chunks.setSkipped(job.id, chunk.chunkIndex, 0, null);
     await save([], 0);
     return true;
   }
-  const { width: inW, height: inH } = detector.model.input;
-  // frames come out of ffmpeg as displayed (rotation applied), so boxes map to the displayed size
+  // frames come out of the decoder as displayed (rotation applied), so boxes map to the displayed size
   const original = displaySize(job.probe.video);
-  const args = chunkDecodeArgs({
+  const request = chunkDecodeRequest({
     file: deps.storage.path(job.videoKey),
+    format: job.probe.pinnedFormat ?? pinnedName(job.probe.formatName),
+    timeBase: job.probe.video.timeBase,
+    startFrame: chunk.startFrame,
     startSec: chunk.startSec,
-    frameCount: chunk.frameCount,
-    selectFrames: indices.length === chunk.frameCount ? null : indices.map((i) => i - chunk.startFrame),
-    scaleFilter: ffmpegScaleFilter(detector.model.input),
-    threads: settings.decodeThreads,
+    sample: chunk.sample,
+    target: detector.model.input,
     rotation: job.probe.video.rotation,
-    firstPtsSec: chunk.sample.firstPtsSec,
-    nextKeyframeSec: chunk.sample.nextKeyframeSec,
+    threads: settings.decodeThreads,
   });
   const abort = new AbortController();
   const onAbort = () => abort.abort();
@@ -84,7 +95,7 @@ export async function analyseChunk(
 
   let done = 0; // frames written so far
   let queued = 0; // frames handed to the detector so far
-  let batch: Uint8Array[] = [];
+  let batch: DecodedFrame[] = [];
   let detecting: Promise<unknown> = Promise.resolve();
   let tail: Promise<boolean> = Promise.resolve(true);
   let unwritten: FrameRecord[] = [];
@@ -96,20 +107,27 @@ export async function analyseChunk(
   const flush = async (last: boolean): Promise<boolean> => {
     flushedLast = last;
     const frames = batch;
-    const offset = queued;
     batch = [];
     queued += frames.length;
     await detecting; // one batch in the detector at a time (a CPU session uses every core)
-    const detected = frames.length > 0 ? detector.detect(frames, original, detectOpts) : Promise.resolve([]);
+    const detected =
+      frames.length > 0
+        ? detector.detect(
+            frames.map((f) => f.rgb),
+            original,
+            detectOpts,
+          )
+        : Promise.resolve([]);
     detecting = detected.catch(() => undefined);
     const previous = tail;
     tail = (async () => {
       const results = await detected;
       if (!(await previous)) return false;
       for (let k = 0; k < results.length; k++) {
+        const planned = frames[k].index; // which planned frame this is (matched by pts)
         unwritten.push({
-          frameIndex: indices[offset + k],
-          timestamp: timestamps[offset + k],
+          frameIndex: indices[planned],
+          timestamp: timestamps[planned],
           detections: results[k].map(toStoredDetection),
         });
       }
@@ -127,19 +145,26 @@ export async function analyseChunk(
     return previous;
   };
 
+  let failure: DecodeError | null = null;
   try {
     try {
-      const decoded = decodeChunkFrames(deps.media.ffmpeg, args, inW * inH * 3, {
-        expectedFrames: indices.length,
+      const decoded = decodeChunkFrames(deps.media, request, {
         signal: abort.signal,
         readAhead: settings.decodeReadAhead,
+        timestamps,
       });
-      for await (const frame of deps.metrics ? deps.metrics.timeDecode(decoded) : decoded) {
-        batch.push(frame);
-        if (batch.length >= settings.batchSize && !(await flush(queued + batch.length >= indices.length))) {
-          abort.abort();
-          return false;
+      try {
+        for await (const frame of deps.metrics ? deps.metrics.timeDecode(decoded) : decoded) {
+          batch.push(frame);
+          if (batch.length >= settings.batchSize && !(await flush(queued + batch.length >= indices.length))) {
+            abort.abort();
+            return false;
+          }
         }
+      } catch (err) {
+        // a decoder failure: retried like any task, except on the last attempt (see above)
+        if (!(err instanceof DecodeError) || !opts.lastAttempt || signal.aborted) throw err;
+        failure = err;
       }
       // the rest, and whatever results still wait to be written
       if ((batch.length > 0 || !flushedLast) && !(await flush(true))) return false;
@@ -151,8 +176,21 @@ export async function analyseChunk(
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
-  if (done !== indices.length) {
-    throw new Error(`chunk ${chunk.chunkIndex} yielded ${done} frames instead of ${indices.length}`);
-  }
+  const skipped = indices.length - done;
+  await deps.chunks.setSkipped(
+    job.id,
+    chunk.chunkIndex,
+    skipped,
+    skipped > 0 ? skipReason(failure, skipped, indices.length) : null,
+  );
+  await deps.jobs.refreshProgress(job.id);
   return true;
+}
+
+/** The sentence for a chunk's skipped frames. */
+export function skipReason(failure: Error | null, skipped: number, planned: number): string {
+  const what = `${skipped} of ${planned} frame${planned === 1 ? '' : 's'} could not be decoded`;
+  return failure
+    ? `${what}: ${failure.message.replace(/\.$/, '')}.`
+    : `${what} (missing or corrupt in the file).`;
 }

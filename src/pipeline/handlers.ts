@@ -3,7 +3,7 @@ import type { DeliveriesRepository } from '../db/repositories/deliveries.js';
 import type { FramesRepository } from '../db/repositories/frames.js';
 import type { JobsRepository } from '../db/repositories/jobs.js';
 import type { Detector } from '../inference/types.js';
-import type { MediaBinaries } from '../media/binaries.js';
+import type { MediaSettings } from '../media/settings.js';
 import type { TaskHandler, TaskName } from '../queue/port.js';
 import type { BlobStore } from '../storage/local.js';
 import type { ChunkAnalysisDeps, ChunkAnalysisSettings } from './analyse-chunk.js';
@@ -29,8 +29,8 @@ export interface TaskHandlerDeps {
   frames: FramesRepository;
   /** the callback delivery log (one row per attempt) */
   deliveries: Pick<DeliveriesRepository, 'record'>;
-  media: MediaBinaries;
-  /** where the stored videos are (ffmpeg reads them by path) */
+  media: MediaSettings;
+  /** where the stored videos are (the media tool reads them by path) */
   storage: Pick<BlobStore, 'path'>;
   detectors: { get(name?: string): Promise<Detector> };
   scheduler: JobScheduler;

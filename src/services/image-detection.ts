@@ -1,9 +1,9 @@
 import type { DetectResult } from '../api/schemas.js';
-import { UnsupportedMediaError, ValidationError } from '../errors.js';
+import { UnprocessableError, UnsupportedMediaError, ValidationError } from '../errors.js';
 import { toStoredDetection } from '../inference/postprocess.js';
 import { type ModelRegistry, UnknownModelError } from '../inference/registry.js';
-import type { MediaBinaries } from '../media/binaries.js';
-import { decodeStillImage, InvalidImageError } from '../media/image.js';
+import { decodeStillImage, ImageTooLargeError, InvalidImageError } from '../media/image.js';
+import type { MediaSettings } from '../media/settings.js';
 
 /**
  * One still image → its detections, synchronously (POST /v1/detect and the CLI): media decodes it
@@ -23,7 +23,7 @@ export interface ImageDetectionService {
 
 export function createImageDetectionService(deps: {
   models: Pick<ModelRegistry, 'get'>;
-  media: MediaBinaries;
+  media: MediaSettings;
 }): ImageDetectionService {
   return {
     async detect(image, opts) {
@@ -38,6 +38,7 @@ export function createImageDetectionService(deps: {
           detections: detections.map(toStoredDetection),
         };
       } catch (e) {
+        if (e instanceof ImageTooLargeError) throw new UnprocessableError(e.message, 'IMAGE_TOO_LARGE');
         if (e instanceof InvalidImageError) throw new UnsupportedMediaError(e.message, 'NOT_AN_IMAGE');
         if (e instanceof UnknownModelError) throw new ValidationError(e.message, 'INVALID_OPTION');
         throw e;

@@ -14,6 +14,7 @@ import {
   ValidationError,
   withoutPaths,
 } from '../errors.js';
+import { MediaLimitError } from '../media/limits.js';
 import { ProbeError, type VideoProbe } from '../media/probe.js';
 import type { BlobStore } from '../storage/local.js';
 import type { Idempotency } from './idempotency.js';
@@ -73,7 +74,12 @@ export interface JobsService {
   /** For other routes (media, detections): the job if `userId` owns it, else null (a 404 for them). */
   getOwned(userId: string, jobId: string): Promise<JobRecord | null>;
   /** The stored video of any user's job (a signed media link is its own authorization). */
-  getVideoKey(jobId: string): Promise<{ key: string; formatName: string | null } | null>;
+  getVideoKey(jobId: string): Promise<{
+    key: string;
+    formatName: string | null;
+    pinnedFormat?: string | null;
+    rotation?: number;
+  } | null>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -82,10 +88,13 @@ const notFound = () => new NotFoundError('The job was not found.', 'JOB_NOT_FOUN
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
 
 /** Pure: how far a job is, in percent of its analysed frames (100 once completed). */
-export function progressPercent(job: Pick<JobRecord, 'status' | 'framesDone' | 'framesTotal'>): number {
+export function progressPercent(
+  job: Pick<JobRecord, 'status' | 'framesDone' | 'framesTotal'> & { framesSkipped?: number },
+): number {
   if (job.status === 'completed') return 100;
   if (job.framesTotal <= 0) return 0;
-  return Math.min(100, Math.round((job.framesDone / job.framesTotal) * 1000) / 10);
+  const settled = job.framesDone + (job.framesSkipped ?? 0); // skipped frames are settled too
+  return Math.min(100, Math.round((settled / job.framesTotal) * 1000) / 10);
 }
 
 /** When a finished job will be deleted under RETENTION_DAYS (null: unfinished, or kept). Pure. */
@@ -115,9 +124,11 @@ export function toJobView(job: JobRecord, opts: { retentionDays?: number | null 
       chunksTotal: job.chunksTotal,
       framesDone: job.framesDone,
       framesTotal: job.framesTotal,
+      framesSkipped: job.framesSkipped ?? 0,
       percent: progressPercent(job),
     },
     error: job.error,
+    warnings: job.warnings ?? [],
     summary: job.summary,
     createdAt: job.createdAt.toISOString(),
     updatedAt: job.updatedAt.toISOString(),
@@ -266,6 +277,7 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
       probe = await deps.probe(path);
     } catch (e) {
       if (e instanceof ProbeError) throw new UnsupportedMediaError(withoutPaths(e.message), 'NOT_A_VIDEO');
+      if (e instanceof MediaLimitError) throw new UnprocessableError(e.message, e.refusal.code);
       throw e;
     }
     if (probe.durationSec > config.maxVideoSeconds) {
@@ -401,7 +413,12 @@ export function createJobsService(deps: JobsServiceDeps): JobsService {
       if (!UUID.test(jobId)) return null;
       const job = await jobs.getById(jobId);
       if (!job) return null;
-      return { key: job.videoKey, formatName: job.probe?.formatName ?? null };
+      return {
+        key: job.videoKey,
+        formatName: job.probe?.formatName ?? null,
+        pinnedFormat: job.probe?.pinnedFormat ?? null,
+        rotation: job.probe?.video?.rotation ?? 0,
+      };
     },
   };
 }

@@ -31,8 +31,16 @@ export interface ThumbnailsDeps {
   /** the stored file of a storage key */
   pathOf(key: string): string;
   links: Pick<MediaLinks, 'sign' | 'verify' | 'isExpired' | 'ttlSeconds'>;
-  /** renders the JPEG (src/media/frame-jpeg.ts frameJpeg, bound to the ffmpeg binary) */
-  render(file: string, timeSec: number, width: number): Promise<Buffer>;
+  /**
+   * renders the JPEG (src/media/frame-jpeg.ts frameJpeg, bound to the media settings); `video`
+   * is what the probe stored: the pinned container format and the rotation
+   */
+  render(
+    file: string,
+    timeSec: number,
+    width: number,
+    video?: { formatName: string | null; pinnedFormat?: string | null; rotation?: number },
+  ): Promise<Buffer>;
   now?: () => number;
   /** ffmpeg processes at once (default 2) */
   maxConcurrent?: number;
@@ -103,7 +111,13 @@ export function createThumbnailsService(deps: ThumbnailsDeps): ThumbnailsService
     return width;
   }
 
-  async function rendered(key: string, file: string, t: number, width: number): Promise<Buffer> {
+  async function rendered(
+    key: string,
+    file: string,
+    t: number,
+    width: number,
+    video?: { formatName: string | null; pinnedFormat?: string | null; rotation?: number },
+  ): Promise<Buffer> {
     const hit = cache.get(key);
     if (hit) {
       cache.delete(key);
@@ -112,7 +126,7 @@ export function createThumbnailsService(deps: ThumbnailsDeps): ThumbnailsService
     }
     let p = inFlight.get(key);
     if (!p) {
-      p = run(() => deps.render(file, t, width)).finally(() => inFlight.delete(key));
+      p = run(() => deps.render(file, t, width, video)).finally(() => inFlight.delete(key));
       inFlight.set(key, p);
     }
     const jpeg = await p;
@@ -161,7 +175,7 @@ export function createThumbnailsService(deps: ThumbnailsDeps): ThumbnailsService
       if (!ref) throw jobNotFound();
       let jpeg: Buffer;
       try {
-        jpeg = await rendered(thumbnailSubject(jobId, t, width), deps.pathOf(ref.key), t, width);
+        jpeg = await rendered(thumbnailSubject(jobId, t, width), deps.pathOf(ref.key), t, width, ref);
       } catch (e) {
         if (e instanceof FrameJpegError) {
           throw new NotFoundError('There is no frame of this video at that time.', 'FRAME_NOT_FOUND');

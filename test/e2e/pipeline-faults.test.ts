@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { resolveMediaBinaries } from '../../src/media/binaries.js';
-import { runProgram } from '../../src/media/run.js';
 import { personThenCupVideo } from '../helpers/content.js';
 import { call, registerAndLogin, upload } from '../helpers/http.js';
+import { makerFfmpeg } from '../helpers/maker.js';
+import { runProgram } from '../helpers/run-program.js';
 import { allFramesPaged, ffprobeFrameTimes, sleep, waitForJob } from '../integration/pipeline/checks.js';
 import { isAlive, startTopology, type Topology } from '../integration/pipeline/topology.js';
 
@@ -148,7 +148,7 @@ async function halfCorruptVideo(): Promise<string> {
   // the premise: ffprobe accepts it and lists all 40 frames; ffmpeg decodes fewer
   const times = await ffprobeFrameTimes(out).catch(() => [] as number[]);
   assert.ok(times.length >= 20, `ffprobe still reads it (${times.length} frames)`);
-  const { ffmpeg } = resolveMediaBinaries();
+  const ffmpeg = makerFfmpeg();
   const dec = await runProgram(ffmpeg, [
     '-v',
     'error',

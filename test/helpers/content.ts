@@ -1,15 +1,14 @@
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveMediaBinaries } from '../../src/media/binaries.js';
-import { runProgram } from '../../src/media/run.js';
-
 /**
  * Test videos with real content, made from the fixture photos: a slow pan/zoom over the
  * astronaut (a person) for `segmentSeconds`, then over the coffee photo (cups, a dining table).
  * The ground truth changes over time, which is what a video test should check.
  */
 import { FIXTURES_DIR as FIXTURES } from '../fixtures/index.js';
+import { makerFfmpeg } from './maker.js';
+import { runProgram } from './run-program.js';
 
 export { FIXTURES };
 
@@ -37,7 +36,7 @@ export async function personThenCupVideo(spec: ContentVideoSpec): Promise<string
   if (existsSync(out)) return out;
   const tmp = `${out}.${process.pid}.tmp.mp4`;
   const f = panFilter(spec);
-  const { ffmpeg } = resolveMediaBinaries();
+  const ffmpeg = makerFfmpeg();
   const res = await runProgram(
     ffmpeg,
     [

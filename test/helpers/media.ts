@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveMediaBinaries } from '../../src/media/binaries.js';
-import { runProgram } from '../../src/media/run.js';
+import { makerFfmpeg } from './maker.js';
+import { runProgram } from './run-program.js';
 
 /** Small real media made with ffmpeg once and cached in os.tmpdir()/web-detector-test-media. */
 const CACHE = join(tmpdir(), 'web-detector-test-media');
@@ -12,7 +12,7 @@ async function make(name: string, args: (out: string) => string[]): Promise<stri
   const out = join(CACHE, name);
   if (existsSync(out)) return out;
   const tmp = `${out}.${process.pid}.tmp${name.slice(name.lastIndexOf('.'))}`;
-  const { ffmpeg } = resolveMediaBinaries();
+  const ffmpeg = makerFfmpeg();
   const res = await runProgram(ffmpeg, ['-y', '-hide_banner', '-loglevel', 'error', ...args(tmp)], {
     timeoutMs: 120_000,
   });

@@ -47,8 +47,17 @@ describe('loadConfig', () => {
     assert.equal(c.queueLockMs, 30_000);
     assert.equal(c.queueStalledMs, 15_000);
     assert.equal(c.taskBackoffMs, 2000);
-    assert.equal(c.ffmpegPath, null);
-    assert.equal(c.ffprobePath, null);
+    assert.equal(c.media.maxRssMb, 2048);
+    assert.equal(c.media.limits.maxPixels, 7680 * 4320);
+    assert.equal(c.media.limits.maxSeconds, 3 * 3600);
+    assert.throws(
+      () => loadConfig({ DATA_DIR: dir, FFMPEG_PATH: '/usr/bin/ffmpeg' }),
+      /FFMPEG_PATH is no longer used/,
+    );
+    assert.throws(
+      () => loadConfig({ DATA_DIR: dir, FFPROBE_PATH: '/usr/bin/ffprobe' }),
+      /FFPROBE_PATH is no longer used/,
+    );
     assert.ok(Object.isFrozen(c));
     assert.ok(Object.isFrozen(c.argon2));
     assert.throws(() => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FrameJpegError, frameJpegArgs } from '../../src/media/frame-jpeg.js';
+import { FrameJpegError } from '../../src/media/frame-jpeg.js';
 import { createMediaLinks } from '../../src/services/media-links.js';
 import {
   bucketedExpiry,
@@ -8,28 +8,6 @@ import {
   createThumbnailsService,
   thumbnailSubject,
 } from '../../src/services/thumbnails.js';
-
-describe('frameJpegArgs', () => {
-  test('seeks on the input, one frame, scaled to an even width, JPEG on stdout', () => {
-    const args = frameJpegArgs('/v/a.mp4', 1.25, 161);
-    assert.deepEqual(args.slice(args.indexOf('-ss'), args.indexOf('-ss') + 4), [
-      '-ss',
-      '1.250',
-      '-i',
-      '/v/a.mp4',
-    ]);
-    assert.equal(args[args.indexOf('-frames:v') + 1], '1');
-    assert.equal(args[args.indexOf('-vf') + 1], 'scale=160:-2:flags=bilinear');
-    assert.deepEqual(args.slice(-3), ['-f', 'mjpeg', '-']);
-  });
-  test('refuses a negative time and out-of-range widths', () => {
-    assert.throws(() => frameJpegArgs('a', -1, 160), RangeError);
-    assert.throws(() => frameJpegArgs('a', Number.NaN, 160), RangeError);
-    assert.throws(() => frameJpegArgs('a', 0, 8), RangeError);
-    assert.throws(() => frameJpegArgs('a', 0, 641), RangeError);
-    assert.throws(() => frameJpegArgs('a', 0, 100.5), RangeError);
-  });
-});
 
 describe('thumbnail links', () => {
   test('canonicalTime and the signed subject', () => {

@@ -27,6 +27,10 @@ export interface ChunkSample {
   firstPtsSec: number;
   /** time of the first keyframe after this chunk's start, if any: lets the seek skip a GOP */
   nextKeyframeSec: number | null;
+  /** the analysed frames' pts in the stream's time base (exact; the decoder matches frames by them) */
+  ticks?: number[];
+  /** where the decode seeks: the chunk keyframe's min(pts, dts) in time-base units (null: chunk 0) */
+  seekTicks?: number | null;
 }
 
 export type ChunkStatus = 'pending' | 'running' | 'done' | 'failed';
@@ -36,6 +40,9 @@ export interface ChunkRecord extends ChunkPlan {
   status: ChunkStatus;
   attempts: number;
   framesDone: number;
+  /** planned frames that did not decode, and why (null: none) */
+  framesSkipped: number;
+  skipReason: string | null;
   error: string | null;
 }
 
@@ -51,6 +58,8 @@ export interface ChunksRepository {
   ): Promise<void>;
   /** How many of the chunk's frames are written so far (the job's progress is recounted from these). */
   setFramesDone(jobId: string, chunkIndex: number, framesDone: number): Promise<void>;
+  /** The chunk's planned frames that could not be decoded, and the sentence why (set once the chunk ends). */
+  setSkipped(jobId: string, chunkIndex: number, framesSkipped: number, reason: string | null): Promise<void>;
 }
 
 function toChunkRecord(r: Selectable<JobChunksTable>): ChunkRecord {
@@ -65,6 +74,8 @@ function toChunkRecord(r: Selectable<JobChunksTable>): ChunkRecord {
     status: r.status as ChunkStatus,
     attempts: r.attempts,
     framesDone: r.frames_done,
+    framesSkipped: r.frames_skipped ?? 0,
+    skipReason: r.skip_reason ?? null,
     error: r.error,
   };
 }
@@ -121,6 +132,15 @@ export function createChunksRepository(db: Kysely<Database>): ChunksRepository {
           updated_at: sql<Date>`now()`,
           ...(patch.startAttempt ? { attempts: eb('attempts', '+', 1) } : {}),
         }))
+        .where('job_id', '=', jobId)
+        .where('chunk_index', '=', chunkIndex)
+        .execute();
+    },
+
+    async setSkipped(jobId, chunkIndex, framesSkipped, reason) {
+      await db
+        .updateTable('job_chunks')
+        .set({ frames_skipped: framesSkipped, skip_reason: reason, updated_at: sql<Date>`now()` })
         .where('job_id', '=', jobId)
         .where('chunk_index', '=', chunkIndex)
         .execute();

@@ -26,6 +26,10 @@ export interface JobRecord {
   chunksDone: number;
   framesTotal: number;
   framesDone: number;
+  /** planned frames that could not be decoded (recounted from the chunks) */
+  framesSkipped: number;
+  /** why frames were skipped: one sentence per chunk that skipped some (at most 20) */
+  warnings: string[];
   error: string | null;
   summary: Summary | null;
   createdAt: Date;
@@ -134,6 +138,8 @@ export function toJobRecord(r: JobRow): JobRecord {
     chunksDone: r.chunks_done,
     framesTotal: r.frames_total,
     framesDone: r.frames_done,
+    framesSkipped: r.frames_skipped ?? 0,
+    warnings: r.warnings ? fromJson<string[]>(r.warnings) : [],
     error: r.error,
     summary: r.summary === null ? null : fromJson<Summary>(r.summary),
     createdAt: new Date(r.created_at),
@@ -406,6 +412,10 @@ export function createJobsRepository(db: Kysely<Database>): JobsRepository {
         .set({
           chunks_done: sql<number>`(select count(*)::int from job_chunks where job_id = ${id} and status = 'done')`,
           frames_done: sql<number>`(select coalesce(sum(frames_done), 0)::int from job_chunks where job_id = ${id})`,
+          frames_skipped: sql<number>`(select coalesce(sum(frames_skipped), 0)::int from job_chunks where job_id = ${id})`,
+          warnings: sql<
+            string | null
+          >`(select json_agg(w order by i)::text from (select chunk_index as i, skip_reason as w from job_chunks where job_id = ${id} and skip_reason is not null order by chunk_index limit 20) s)`,
           updated_at: sql<Date>`now()`,
         })
         .where('id', '=', id)

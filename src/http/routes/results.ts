@@ -51,6 +51,7 @@ const progressOf = (job: JobRecord): ProgressEvent => ({
     chunksTotal: job.chunksTotal,
     framesDone: job.framesDone,
     framesTotal: job.framesTotal,
+    framesSkipped: job.framesSkipped ?? 0,
     percent: progressPercent(job),
   },
 });

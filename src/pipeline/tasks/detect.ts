@@ -11,7 +11,7 @@ import type { JobScheduler } from '../next.js';
  */
 export interface DetectTaskDeps extends ChunkAnalysisDeps {
   jobs: Pick<JobsRepository, 'getById' | 'status' | 'refreshProgress'>;
-  chunks: Pick<ChunksRepository, 'get' | 'mark' | 'setFramesDone'>;
+  chunks: Pick<ChunksRepository, 'get' | 'mark' | 'setFramesDone' | 'setSkipped'>;
   detectors: { get(name?: string): Promise<Detector> };
   scheduler: Pick<JobScheduler, 'finalize'>;
 }
@@ -28,7 +28,9 @@ export function createDetectTask(deps: DetectTaskDeps) {
     if (chunk.status !== 'done') {
       await deps.chunks.mark(jobId, chunkIndex, { status: 'running', startAttempt: true });
       const detector = await deps.detectors.get(job.options.model);
-      if (!(await analyseChunk(deps, detector, job, chunk, ctx.signal))) return;
+      // the chunk's own count includes runs whose worker died (the queue's does not)
+      const lastAttempt = Math.max(ctx.attempt, chunk.attempts + 1) >= ctx.maxAttempts;
+      if (!(await analyseChunk(deps, detector, job, chunk, ctx.signal, { lastAttempt }))) return;
       await deps.chunks.mark(jobId, chunkIndex, { status: 'done' });
     }
     const progress = await deps.jobs.refreshProgress(jobId);

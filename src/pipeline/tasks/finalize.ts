@@ -1,5 +1,6 @@
 import type { FramesRepository } from '../../db/repositories/frames.js';
 import type { JobsRepository } from '../../db/repositories/jobs.js';
+import { PermanentTaskError } from '../failures.js';
 import type { JobScheduler } from '../next.js';
 import { SummaryBuilder } from '../summary.js';
 
@@ -18,6 +19,13 @@ export function createFinalizeTask(deps: FinalizeTaskDeps) {
   return async function finalizeJob({ jobId }: { jobId: string }): Promise<void> {
     const job = await deps.jobs.getById(jobId);
     if (job?.status !== 'processing') return;
+    // frames were planned but none could be decoded: nothing at all was analysed
+    if (job.framesTotal > 0 && job.framesDone === 0 && job.framesSkipped > 0) {
+      const why = job.warnings[0]?.replace(/^\d+ of \d+ frames? could not be decoded:?\s*/, '') ?? '';
+      throw new PermanentTaskError(
+        `No frame of the video could be decoded${why ? `: ${why.replace(/\.$/, '')}` : ''}.`,
+      );
+    }
     const builder = new SummaryBuilder();
     let after: number | undefined;
     for (;;) {

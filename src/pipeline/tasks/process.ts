@@ -1,8 +1,10 @@
 import type { ChunkPlan, ChunksRepository } from '../../db/repositories/chunks.js';
 import type { JobsRepository } from '../../db/repositories/jobs.js';
-import type { MediaBinaries } from '../../media/binaries.js';
 import { planChunks, sampleFrames } from '../../media/chunks.js';
-import { type FrameScan, scanVideoFrames } from '../../media/packets.js';
+import { checkScanLimits } from '../../media/limits.js';
+import { type FrameScan, ScanError, scanVideoFrames } from '../../media/packets.js';
+import { ProbeError, probeVideo } from '../../media/probe.js';
+import type { MediaSettings } from '../../media/settings.js';
 import type { BlobStore } from '../../storage/local.js';
 import { PermanentTaskError } from '../failures.js';
 import type { JobScheduler } from '../next.js';
@@ -15,8 +17,8 @@ import type { JobScheduler } from '../next.js';
 export interface ProcessTaskDeps {
   jobs: Pick<JobsRepository, 'getById' | 'startProcessing'>;
   chunks: Pick<ChunksRepository, 'insertPlan' | 'list'>;
-  media: MediaBinaries;
-  /** where the stored videos are (ffmpeg reads them by path) */
+  media: MediaSettings;
+  /** where the stored videos are (the media tool reads them by path) */
   storage: Pick<BlobStore, 'path'>;
   scheduler: Pick<JobScheduler, 'continueJob'>;
   settings: { chunkSeconds: number };
@@ -26,9 +28,29 @@ export function createProcessTask(deps: ProcessTaskDeps) {
   return async function processJob({ jobId }: { jobId: string }): Promise<void> {
     const job = await deps.jobs.getById(jobId);
     if (!job || (job.status !== 'queued' && job.status !== 'processing')) return;
-    const scan = await scanVideoFrames(deps.media.ffprobe, deps.storage.path(job.videoKey));
+    const file = deps.storage.path(job.videoKey);
+    // a job accepted before formats were pinned is probed again (and refused now if it must be)
+    let format = job.probe.pinnedFormat;
+    if (!format) {
+      try {
+        format = (await probeVideo(deps.media, file)).pinnedFormat as string;
+      } catch (e) {
+        if (e instanceof ProbeError) throw new PermanentTaskError(e.message);
+        throw e;
+      }
+    }
+    let scan: FrameScan;
+    try {
+      scan = await scanVideoFrames(deps.media, file, format);
+    } catch (e) {
+      if (e instanceof ScanError) throw new PermanentTaskError(e.message);
+      throw e;
+    }
     if (scan.timestamps.length === 0)
       throw new PermanentTaskError('The video has no frames that can be read.');
+    // the limits on the real stream, when the upload could not check them before the 202
+    const refusal = checkScanLimits(scan, deps.media.limits);
+    if (refusal) throw new PermanentTaskError(refusal.message);
     const analysed = sampleFrames(scan.timestamps, job.options.fps);
     const plan = chunkPlans(scan, analysed, deps.settings.chunkSeconds);
     await deps.chunks.insertPlan(jobId, plan);
@@ -64,7 +86,16 @@ export function chunkPlans(scan: FrameScan, analysed: number[], chunkSeconds: nu
         timestamps: indices.map((i) => scan.timestamps[i]),
         firstPtsSec: scan.firstPtsSec,
         nextKeyframeSec,
+        ticks: indices.map((i) => scan.ticks[i]),
+        seekTicks: c.startFrame > 0 ? seekTicksOf(scan, c.startFrame) : null,
       },
     };
   });
+}
+
+/** The chunk keyframe's min(pts, dts) (time-base units): a backward seek to it never lands after it. */
+function seekTicksOf(scan: FrameScan, frame: number): number {
+  const k = scan.keyframes.indexOf(frame);
+  const dts = k >= 0 ? scan.keyframeDts[k] : scan.ticks[frame];
+  return Math.min(scan.ticks[frame], dts);
 }

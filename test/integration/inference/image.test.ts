@@ -14,8 +14,9 @@ import {
   UnknownModelError,
 } from '../../../src/inference/registry.js';
 import { letterboxGeometry } from '../../../src/inference/resize.js';
-import { resolveMediaBinaries } from '../../../src/media/binaries.js';
+import { decodeStillImage } from '../../../src/media/image.js';
 import { ffmpegScaleFilter } from '../../../src/media/scale.js';
+import { mediaSettings } from '../../../src/media/settings.js';
 import {
   createImageDetectionService,
   type ImageDetectionService,
@@ -31,7 +32,7 @@ describe('image detection with the default model', () => {
       cacheDir: mkdtempSync(join(tmpdir(), 'wd-cache-')),
       intraOpThreads: 2,
     });
-    images = createImageDetectionService({ models: registry, media: resolveMediaBinaries() });
+    images = createImageDetectionService({ models: registry, media: mediaSettings() });
   });
   after(() => registry.close());
 
@@ -85,13 +86,17 @@ describe('image detection with the default model', () => {
   });
 });
 
-test('letterboxGeometry matches ffmpeg: grey 114 exactly where we say the padding is', () => {
-  for (const [name, w, h] of [
-    ['chelsea.png', 451, 300],
-    ['coffee.png', 600, 400],
+test("letterboxGeometry matches ffmpeg (Debian's and the shipped one): grey 114 exactly where we say the padding is", async () => {
+  for (const [name, w, h, shipped] of [
+    ['chelsea.png', 451, 300, false],
+    ['coffee.png', 600, 400, false],
+    ['chelsea.png', 451, 300, true],
+    ['coffee.png', 600, 400, true],
   ] as const) {
     const input = { width: 320, height: 320, resize: 'letterbox' as const };
-    const rgb = decodeRgb(fixture(name), ffmpegScaleFilter(input));
+    const rgb = shipped
+      ? (await decodeStillImage(mediaSettings(), fixture(name), input)).rgb
+      : decodeRgb(fixture(name), ffmpegScaleFilter(input));
     const g = letterboxGeometry({ width: w, height: h }, input);
     const isPad = (y: number) => [0, 1, 2].every((c) => rgb[(y * 320 + 160) * 3 + c] === 114);
     assert.ok(isPad(g.padY - 1), `${name}: row above the image is padding`);

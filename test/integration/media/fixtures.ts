@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveMediaBinaries } from '../../../src/media/binaries.js';
+import { makerFfmpeg, makerFfprobe } from '../../helpers/maker.js';
 
-export const bins = resolveMediaBinaries();
+export const bins = { ffmpeg: makerFfmpeg(), ffprobe: makerFfprobe() };
 
 export function run(program: string, args: string[]): Buffer {
   const r = spawnSync(program, args, { maxBuffer: 512 * 1024 * 1024 });

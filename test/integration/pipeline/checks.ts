@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { resolveMediaBinaries } from '../../../src/media/binaries.js';
-import { runProgram } from '../../../src/media/run.js';
 import { call } from '../../helpers/http.js';
+import { makerFfprobe } from '../../helpers/maker.js';
+import { runProgram } from '../../helpers/run-program.js';
 
 /**
  * Shared checks for the pipeline tests (standalone, distributed, faults): ffprobe's own list of
@@ -13,7 +13,7 @@ export const FINAL = new Set(['completed', 'failed', 'canceled']);
 
 /** ffprobe's decoded frame times (best_effort_timestamp_time) of the first video stream, relative to frame 0. */
 export async function ffprobeFrameTimes(file: string): Promise<number[]> {
-  const { ffprobe } = resolveMediaBinaries();
+  const ffprobe = makerFfprobe();
   const r = await runProgram(ffprobe, [
     '-v',
     'error',

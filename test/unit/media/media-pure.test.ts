@@ -1,15 +1,27 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chunkSample, planChunks, sampleFrames } from '../../../src/media/chunks.js';
+import { childNodeArgs, describeChildFailure, type MediaChildExit } from '../../../src/media/av/child.js';
 import {
-  buildChunkDecodeArgs,
-  formatMicros,
-  planSeek,
-  selectExpression,
-} from '../../../src/media/decode-args.js';
-import { ffmpegReason } from '../../../src/media/frames.js';
+  containerRefusal,
+  decodeRecordHeader,
+  displayMatrixRotation,
+  encodeRecordHeader,
+  PtsMatcher,
+  pinnedName,
+  RecordKind,
+  sniffRefusal,
+} from '../../../src/media/av/protocol.js';
+import { toolErrorLine } from '../../../src/media/av/run.js';
+import { chunkSample, planChunks, sampleFrames } from '../../../src/media/chunks.js';
+import { chunkDecodeRequest } from '../../../src/media/decode-plan.js';
+import { frameJpegRequest } from '../../../src/media/frame-jpeg.js';
+import { imageRefusal } from '../../../src/media/image.js';
+import { readImageHeader } from '../../../src/media/image-header.js';
+import { checkProbeLimits, checkScanLimits, withScan } from '../../../src/media/limits.js';
 import { clockwiseRotation, displaySize, rotationFilters } from '../../../src/media/orientation.js';
 import { PacketLineParser } from '../../../src/media/packets.js';
+import { parseProbe, type ToolProbe } from '../../../src/media/probe.js';
+import { DEFAULT_MEDIA_LIMITS } from '../../../src/media/settings.js';
 
 function parse(lines: string[]) {
   const p = new PacketLineParser();
@@ -84,93 +96,6 @@ test('sampleFrames: first frame in each 1/fps slot, by time (VFR)', () => {
   assert.deepEqual(chunkSample([0, 4, 6, 8], { startFrame: 1, frameCount: 2 }), []);
 });
 
-const scan = {
-  // 25 fps in 1/12800: keyframes at frames 0, 25, 50 (1 s GOP), B-frames (dts 2 frames before pts)
-  ticks: Array.from({ length: 75 }, (_, i) => i * 512),
-  keyframes: [0, 25, 50],
-  keyframeDts: [-1024, 25 * 512 - 1024, 50 * 512 - 1024],
-  timeBase: [1, 12800] as [number, number],
-};
-
-test("planSeek: lands on the keyframe despite ffmpeg's 3/23 s shift, never past it", () => {
-  assert.deepEqual(planSeek(scan, 0), { seekUs: null, minPtsSec: null });
-  const s = planSeek(scan, 25);
-  assert.equal(s.seekUs, 1_000_000 + 130_435);
-  assert.equal(s.minPtsSec, (0.96 + 1) / 2);
-  // next keyframe too close for the shift: seek to the keyframe itself
-  const dense = { ...scan, keyframes: [0, 25, 28], keyframeDts: [0, 12800, 28 * 512] };
-  assert.equal(planSeek(dense, 25).seekUs, 1_000_000);
-  assert.equal(formatMicros(1_130_435), '1.130435');
-  assert.equal(formatMicros(-5), '-0.000005');
-});
-
-test('buildChunkDecodeArgs: exact chunk, sampled frames selected before rotation and scaling', () => {
-  const args = buildChunkDecodeArgs(
-    scan,
-    { startFrame: 25, frameCount: 25 },
-    { file: 'in.mp4', filter: 'scale=512:512', threads: 2 },
-  );
-  assert.deepEqual(args, [
-    '-nostdin',
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-threads',
-    '2',
-    '-noautorotate',
-    '-noaccurate_seek',
-    '-seek_timestamp',
-    '1',
-    '-ss',
-    '1.130435',
-    '-copyts',
-    '-i',
-    'in.mp4',
-    '-map',
-    '0:v:0',
-    '-an',
-    '-sn',
-    '-dn',
-    '-vf',
-    "select='gte(t,0.980000000)',scale=512:512",
-    '-vsync',
-    'passthrough',
-    '-frames:v',
-    '25',
-    '-pix_fmt',
-    'rgb24',
-    '-f',
-    'rawvideo',
-    'pipe:1',
-  ]);
-  const first = buildChunkDecodeArgs(
-    scan,
-    { startFrame: 0, frameCount: 25 },
-    {
-      file: 'in.mp4',
-      filter: 'scale=512:512',
-      select: [0, 1, 2, 10, 20],
-      rotation: 90,
-    },
-  );
-  assert.ok(!first.includes('-ss'));
-  assert.equal(
-    first[first.indexOf('-vf') + 1],
-    "select='between(n,0,2)+eq(n,10)+eq(n,20)',transpose=clock,scale=512:512",
-  );
-  assert.equal(first[first.indexOf('-frames:v') + 1], '5');
-  assert.throws(
-    () => buildChunkDecodeArgs(scan, { startFrame: 0, frameCount: 5 }, { file: 'x', filter: '', select: [] }),
-    RangeError,
-  );
-  assert.throws(
-    () =>
-      buildChunkDecodeArgs(scan, { startFrame: 0, frameCount: 5 }, { file: 'x', filter: '', select: [5] }),
-    RangeError,
-  );
-  assert.equal(selectExpression([3]), 'eq(n,3)');
-});
-
 test('rotation: clockwise degrees, displayed size', () => {
   assert.equal(clockwiseRotation({ tags: { rotate: '90' } }), 90);
   assert.equal(clockwiseRotation({ side_data_list: [{ rotation: 90 }] }), 270); // display matrix is counter-clockwise
@@ -183,12 +108,253 @@ test('rotation: clockwise degrees, displayed size', () => {
   assert.deepEqual(rotationFilters(-90), ['transpose=cclock']);
 });
 
-test('ffmpegReason: last line, without codec prefixes or file paths', () => {
+test('containers: the allowlist, pinned by the first name; everything else refused with a sentence', () => {
+  assert.equal(pinnedName('mov,mp4,m4a,3gp,3g2,mj2'), 'mov');
+  for (const ok of ['mov,mp4,m4a,3gp,3g2,mj2', 'matroska,webm', 'avi', 'mpegts', 'mpeg', 'flv', 'mxf', 'ogg'])
+    assert.equal(containerRefusal(ok), null, ok);
+  assert.match(containerRefusal('hls') ?? '', /playlist/);
+  assert.match(containerRefusal('dash') ?? '', /playlist/);
+  assert.match(containerRefusal('concat') ?? '', /list of other files/);
+  assert.match(containerRefusal('image2') ?? '', /still image/);
+  assert.match(containerRefusal('png_pipe') ?? '', /still image/);
+  assert.match(containerRefusal('sdp') ?? '', /stream elsewhere/);
+  assert.match(containerRefusal('h264') ?? '', /^The h264 format is not accepted; upload MP4/);
+  assert.match(containerRefusal(null) ?? '', /not a video/);
+});
+
+test('sniffRefusal: playlists, lists and manifests by their first bytes, whatever the name', () => {
+  const t = (s: string) => sniffRefusal(Buffer.from(s));
+  assert.match(t('#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile:///etc/passwd\n') ?? '', /playlist/);
+  assert.match(t('\uFEFF#EXTM3U\nhttp://127.0.0.1/a.ts\n') ?? '', /playlist/);
+  assert.match(t("ffconcat version 1.0\nfile '/etc/passwd'\n") ?? '', /list of other files/);
+  assert.match(t("file '/tmp/a.mp4'\n") ?? '', /list of other files/);
+  assert.match(t('<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash"></MPD>') ?? '', /manifest/);
+  assert.match(t('v=0\no=- 0 0 IN IP4 127.0.0.1\nm=video 5004 RTP/AVP 96\n') ?? '', /stream elsewhere/);
+  assert.equal(sniffRefusal(Buffer.from([0, 0, 0, 0x20, 0x66, 0x74, 0x79, 0x70])), null); // an MP4
+});
+
+test('displayMatrixRotation: as av_display_rotation_get (counter-clockwise degrees)', () => {
+  const m = (a: number, b: number, c: number, d: number) => {
+    const buf = Buffer.alloc(36);
+    for (const [i, v] of [a, b, 0, c, d, 0, 0, 0, 1 << 30].entries()) buf.writeInt32LE(v, i * 4);
+    return buf;
+  };
+  const one = 65536;
+  assert.equal(displayMatrixRotation(m(one, 0, 0, one)), -0);
+  assert.equal(displayMatrixRotation(m(0, one, -one, 0)), -90); // what rotate=270 writes (Debian's ffprobe: -90)
+  assert.equal(displayMatrixRotation(m(0, -one, one, 0)), 90);
+  assert.equal(Math.abs(displayMatrixRotation(m(-one, 0, 0, -one)) ?? 0), 180);
+  assert.equal(displayMatrixRotation(Buffer.alloc(10)), null);
+  assert.equal(displayMatrixRotation(Buffer.alloc(36)), null);
+});
+
+test('records and the pts matcher: each planned pts taken once, others dropped', () => {
+  const h = decodeRecordHeader(encodeRecordHeader({ kind: RecordKind.frame, value: 7, pts: 123456789 }));
+  assert.deepEqual(h, { kind: RecordKind.frame, value: 7, pts: 123456789 });
+  assert.throws(() => decodeRecordHeader(Buffer.alloc(16)), /bad record kind/);
+  const m = new PtsMatcher([10, 20, 20, 30]);
+  assert.equal(m.take(5), -1); // before the chunk (a GOP decoded because the seek landed early)
+  assert.equal(m.take(20), 1);
+  assert.equal(m.take(20), 2);
+  assert.equal(m.take(20), -1);
+  assert.equal(m.take(10), 0);
+  assert.equal(m.done, false);
+  assert.equal(m.take(30), 3);
+  assert.equal(m.done, true);
+  assert.equal(m.last, 30);
+});
+
+test('chunkDecodeRequest: exact ticks from the plan, or from the times of an older plan', () => {
+  const base = {
+    file: '/v.mp4',
+    format: 'mov',
+    timeBase: '1/12800',
+    startFrame: 25,
+    startSec: 1,
+    target: { width: 64, height: 48, resize: 'letterbox' as const },
+    rotation: 90,
+  };
+  const exact = chunkDecodeRequest({
+    ...base,
+    sample: { timestamps: [1, 1.04], firstPtsSec: 0, ticks: [12800, 13312], seekTicks: 12288 },
+  });
+  assert.deepEqual(exact, {
+    file: '/v.mp4',
+    format: 'mov',
+    seekTicks: 12288,
+    frames: [12800, 13312],
+    width: 64,
+    height: 48,
+    resize: 'letterbox',
+    rotation: 90,
+    threads: 1,
+  });
+  const byTime = chunkDecodeRequest({ ...base, sample: { timestamps: [1, 1.04], firstPtsSec: 0.08 } });
+  assert.deepEqual(byTime.frames, [13824, 14336]);
+  assert.equal(byTime.seekTicks, 13824);
   assert.equal(
-    ffmpegReason(
-      '[h264 @ 0x55d0c1] error while decoding MB 3 4\n/data/storage/ab/cd.mp4: Invalid data found when processing input\nConversion failed!\n',
-    ),
-    'Invalid data found when processing input',
+    chunkDecodeRequest({ ...base, startFrame: 0, sample: { timestamps: [0], firstPtsSec: 0 } }).seekTicks,
+    null,
   );
-  assert.equal(ffmpegReason(''), '');
+  assert.throws(
+    () => chunkDecodeRequest({ ...base, sample: { timestamps: [2, 1], firstPtsSec: 0 } }),
+    RangeError,
+  );
+});
+
+test('image headers: size read before decoding; over the pixel cap refused', () => {
+  const png = Buffer.alloc(33);
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(png);
+  png.writeUInt32BE(13, 8);
+  png.write('IHDR', 12, 'latin1');
+  png.writeUInt32BE(16000, 16);
+  png.writeUInt32BE(16000, 20);
+  assert.deepEqual(readImageHeader(png), { kind: 'png', width: 16000, height: 16000 });
+  assert.match(
+    imageRefusal(png, DEFAULT_MEDIA_LIMITS.maxPixels)?.message ?? '',
+    /16000x16000 pixels, more than/,
+  );
+  // a baseline JPEG: SOI, an APP0, then SOF0 with height 576, width 768
+  const jpg = Buffer.from([
+    0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0x00, 0x00, 0xff, 0xc0, 0x00, 0x11, 0x08, 0x02, 0x40, 0x03, 0x00,
+    0x03,
+  ]);
+  assert.deepEqual(readImageHeader(jpg), { kind: 'jpeg', width: 768, height: 576 });
+  const vp8x = Buffer.alloc(30);
+  vp8x.write('RIFF', 0, 'latin1');
+  vp8x.write('WEBPVP8X', 8, 'latin1');
+  vp8x.writeUIntLE(1919, 24, 3);
+  vp8x.writeUIntLE(1079, 27, 3);
+  assert.deepEqual(readImageHeader(vp8x), { kind: 'webp', width: 1920, height: 1080 });
+  assert.equal(readImageHeader(Buffer.from('GIF89a')), null);
+  assert.equal(
+    imageRefusal(Buffer.from('GIF89a'), 100)?.message,
+    'The file is not a JPEG, PNG or WebP image.',
+  );
+});
+
+const toolProbe = (
+  over: Partial<NonNullable<ToolProbe['video']>> = {},
+  top: Partial<ToolProbe> = {},
+): ToolProbe => ({
+  formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+  pinnedFormat: 'mov',
+  streams: 2,
+  durationSec: 2,
+  bitRate: 1000,
+  hasAudio: true,
+  video: {
+    codec: 'h264',
+    decodable: true,
+    width: 1920,
+    height: 1080,
+    avgFps: 25,
+    rFps: 25,
+    timeBase: '1/12800',
+    nbFrames: 50,
+    pixFmt: 'yuv420p',
+    rotationTag: null,
+    displayRotation: -90,
+    ...over,
+  },
+  ...top,
+});
+
+test('parseProbe and the limits: header limits at the probe, real ones from the scan', () => {
+  const p = parseProbe(toolProbe(), 1234);
+  assert.equal(p.pinnedFormat, 'mov');
+  assert.equal(p.video.rotation, 90);
+  assert.equal(p.sizeBytes, 1234);
+  assert.throws(() => parseProbe(toolProbe({}, { video: null })), /no video stream/);
+  assert.throws(
+    () => parseProbe(toolProbe({ decodable: false, codec: 'xyz' })),
+    /codec \(xyz\) is not supported/,
+  );
+  const L = DEFAULT_MEDIA_LIMITS;
+  assert.equal(checkProbeLimits(p, L), null);
+  assert.equal(
+    checkProbeLimits(parseProbe(toolProbe({ width: 16000, height: 16000 })), L)?.code,
+    'VIDEO_TOO_LARGE',
+  );
+  assert.equal(checkProbeLimits(parseProbe(toolProbe({ avgFps: 1000 })), L)?.code, 'FRAME_RATE_TOO_HIGH');
+  assert.equal(checkProbeLimits(parseProbe(toolProbe({}, { streams: 1000 })), L)?.code, 'TOO_MANY_STREAMS');
+  // a header that says 2 s, and 14,400 frames really at 25 fps: 576 s by the last frame
+  const lying = { timestamps: Array.from({ length: 14_400 }, (_, i) => i / 25) };
+  const r = checkScanLimits(lying, { ...L, maxSeconds: 60 });
+  assert.equal(r?.code, 'VIDEO_TOO_LONG');
+  assert.match(r?.message ?? '', /576 seconds \(by its last frame\)/);
+  assert.equal(checkScanLimits(lying, { ...L, maxFrames: 1000 })?.code, 'TOO_MANY_FRAMES');
+  assert.equal(checkScanLimits({ timestamps: [0, 0.001, 0.002] }, L)?.code, 'FRAME_RATE_TOO_HIGH');
+  assert.equal(checkScanLimits({ timestamps: [0, 0, 0] }, L)?.code, 'FRAME_RATE_TOO_HIGH');
+  assert.equal(checkScanLimits(lying, L), null);
+  const scanned = withScan(p, lying);
+  assert.ok(Math.abs(scanned.durationSec - 576) < 1e-9);
+  assert.equal(scanned.video.frameCount, 14_400);
+  assert.equal(scanned.scanned, true);
+});
+
+test("child failures as one sentence; the tool's own sentence read from stderr", () => {
+  const exit = (o: Partial<MediaChildExit>): MediaChildExit => ({
+    code: null,
+    signal: null,
+    killed: null,
+    stderrTail: '',
+    peakRssMb: 0,
+    spawnError: null,
+    ...o,
+  });
+  assert.equal(
+    describeChildFailure(exit({ signal: 'SIGSEGV' }), 'The video decoder', { atSec: 12.43 }),
+    'The video decoder crashed (SIGSEGV) at 12.4 s.',
+  );
+  assert.equal(
+    describeChildFailure(exit({ signal: 'SIGABRT' }), 'The video decoder'),
+    'The video decoder crashed (SIGABRT).',
+  );
+  assert.equal(
+    describeChildFailure(exit({ killed: 'memory', signal: 'SIGKILL' }), 'The video decoder', {
+      maxRssMb: 2048,
+    }),
+    'The video decoder used more than 2048 MB of memory and was stopped.',
+  );
+  assert.equal(
+    describeChildFailure(exit({ killed: 'timeout', signal: 'SIGKILL' }), 'The video probe', {
+      timeoutMs: 30_000,
+    }),
+    'The video probe took longer than 30 s and was stopped.',
+  );
+  assert.equal(describeChildFailure(exit({ code: 0 }), 'x'), null);
+  assert.deepEqual(toolErrorLine('noise\n@@error {"message":"The file is a playlist.","known":true}\n'), {
+    message: 'The file is a playlist.',
+    known: true,
+  });
+  assert.equal(toolErrorLine('Segmentation fault'), null);
+  const args = childNodeArgs('/x/tool.ts', 512);
+  assert.equal(args[0], '--max-old-space-size=512');
+  assert.equal(args[1], '--import');
+  assert.deepEqual(childNodeArgs('/x/tool.js', 10), ['--max-old-space-size=32', '/x/tool.js']);
+});
+
+test('frameJpegRequest: time, width and crop checked', () => {
+  const r = frameJpegRequest('/v.mp4', {
+    format: 'mov',
+    timeSec: 1.25,
+    width: 160,
+    crop: { x: 1, y: 2, w: 30, h: 40 },
+  });
+  assert.deepEqual(r, {
+    file: '/v.mp4',
+    format: 'mov',
+    timeSec: 1.25,
+    width: 160,
+    crop: { x: 1, y: 2, w: 30, h: 40 },
+    rotation: 0,
+  });
+  assert.throws(() => frameJpegRequest('a', { format: 'mov', timeSec: -1, width: 160 }), RangeError);
+  assert.throws(() => frameJpegRequest('a', { format: 'mov', timeSec: 0, width: 8 }), RangeError);
+  assert.throws(() => frameJpegRequest('a', { format: 'mov', timeSec: 0, width: 641 }), RangeError);
+  assert.throws(
+    () => frameJpegRequest('a', { format: 'mov', timeSec: 0, width: 160, crop: { x: 0, y: 0, w: 1, h: 5 } }),
+    RangeError,
+  );
 });

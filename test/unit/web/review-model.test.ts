@@ -209,7 +209,14 @@ describe('progress', () => {
     assert.equal(seeded.secondsLeft(100, 5000), 5);
   });
   test('the line people read', () => {
-    const p = { chunksDone: 1, chunksTotal: 3, framesDone: 48, framesTotal: 120, percent: 40 };
+    const p = {
+      chunksDone: 1,
+      chunksTotal: 3,
+      framesDone: 48,
+      framesTotal: 120,
+      framesSkipped: 0,
+      percent: 40,
+    };
     assert.equal(progressLine('processing', p, 12.4), '48 of 120 frames · 40% · about 12 s left');
     assert.equal(progressLine('queued', p, null), 'Queued: waiting for a worker');
   });

@@ -2,10 +2,12 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makerFfmpeg, makerFfprobe } from '../../../helpers/maker.js';
 
 export const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-export const FFMPEG = join(ROOT, 'node_modules/@ffmpeg-installer/linux-x64/ffmpeg');
-export const FFPROBE = join(ROOT, 'node_modules/@ffprobe-installer/linux-x64/ffprobe');
+// Debian's ffmpeg (test/helpers/maker.ts): the tests' own decoder for reference inputs
+export const FFMPEG = makerFfmpeg();
+export const FFPROBE = makerFfprobe();
 export const CENTERNET_JSON = join(ROOT, 'node_modules/@vladmandic/human/models/centernet.json');
 
 export { fixture } from '../../../fixtures/index.js';

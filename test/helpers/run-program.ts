@@ -1,3 +1,5 @@
+// Runs a program to completion (tests and benchmarks: Debian's ffmpeg makes their media; the
+// service itself never spawns ffmpeg). Was src/media/run.ts before the media layer moved to node-av.
 import { spawn } from 'node:child_process';
 
 export interface RunResult {
