@@ -348,10 +348,10 @@ const MADE: Case[] = [
     person: 0.5,
   },
   {
-    name: 'odd size 1917x1079, VP9 4:2:0',
+    name: 'odd size 1917x1079, VP9 4:4:4 (profile 1)',
     filename: 'odd.webm',
     make: () =>
-      made('odd-1917x1079-vp9.webm', (o) => [
+      made('odd-1917x1079-vp9-444.webm', (o) => [
         ...content(1917, 1079, 10, 1),
         '-c:v',
         'libvpx-vp9',
@@ -364,7 +364,7 @@ const MADE: Case[] = [
         '-g',
         '5',
         '-pix_fmt',
-        'yuv420p',
+        'yuv444p',
         o,
       ]),
     fps: null,
@@ -557,7 +557,6 @@ const REAL: { sample: OpencvSample; fps: number; match: 'exact' | 'near'; what: 
 
 let tdb: TestDatabase;
 let srv: TestServer;
-let token: string;
 const files = new Map<string, string | Error>();
 let samples: Record<OpencvSample, string> | null | Error = null;
 
@@ -572,8 +571,12 @@ before(async () => {
   );
   samples = await opencvSamples().catch((e: Error) => e);
   tdb = await createTestDatabase('pglite');
-  srv = await startServer(tdb, { CHUNK_SECONDS: '1', TASK_BACKOFF_MS: '100' }, { workers: true });
-  token = (await registerAndLogin(srv.url)).accessToken;
+  // two tasks of each queue at once: one case's probe and scan overlap another's detection
+  srv = await startServer(
+    tdb,
+    { CHUNK_SECONDS: '1', TASK_BACKOFF_MS: '100', WORKER_CONCURRENCY: '2' },
+    { workers: true },
+  );
 });
 
 after(async () => {
@@ -592,25 +595,31 @@ async function runCase(
   },
   check?: (o: Outcome & { kind: 'completed' }) => void,
 ): Promise<void> {
+  // a user per case: cases run three at a time, and each sees only its own jobs
+  const { accessToken: token } = await registerAndLogin(srv.url);
   const o = await uploadAndFollow(srv.url, token, srv.storage.root, file, {
     filename: c.filename,
     fps: c.fps,
-    timeoutMs: 150_000,
+    timeoutMs: 240_000,
+    checkStorage: false,
   });
   await assertServing(srv.url);
   if (o.kind === 'refused' && c.mayRefuse) return;
   assert.equal(o.kind, 'completed', describeOutcome(o));
   if (o.kind !== 'completed') return;
   const reference = c.match === 'none' ? undefined : await debianFrameTimes(file);
-  if (reference && c.match === 'exact') {
-    // Debian's ffprobe decodes a frame for every packet of these files (so the count is the file's)
+  let match = c.match;
+  if (reference && match === 'exact') {
     const counts = await debianCounts(file);
     assert.equal(counts.frames, reference.length);
+    // where Debian's 5.1 cannot decode every packet (box.mp4: "non-intra slice in an IDR NAL
+    // unit"), its frame list is not the file's: compare counts only
+    if (counts.packets !== counts.frames) match = 'near';
   }
   assertEveryFrameOnce(o.job, o.frames, {
     fps: c.fps,
     reference,
-    match: c.match === 'none' ? undefined : c.match,
+    match: match === 'none' ? undefined : match,
   });
   if (c.person) {
     const withPerson = o.frames.filter((f) => f.detections.some((d) => d.label === 'person')).length;
@@ -622,7 +631,7 @@ async function runCase(
   check?.(o);
 }
 
-describe('media corpus: made with Debian ffmpeg, uploaded over HTTP', () => {
+describe('media corpus: made with Debian ffmpeg, uploaded over HTTP', { concurrency: 3 }, () => {
   for (const c of MADE) {
     test(c.name, async () => {
       const file = files.get(c.name);
@@ -633,7 +642,7 @@ describe('media corpus: made with Debian ffmpeg, uploaded over HTTP', () => {
   }
 });
 
-describe("media corpus: OpenCV's sample clips (Debian's opencv-doc)", () => {
+describe("media corpus: OpenCV's sample clips (Debian's opencv-doc)", { concurrency: 3 }, () => {
   for (const r of REAL) {
     test(`${r.sample}: ${r.what}`, async (t) => {
       if (samples instanceof Error) throw samples;
