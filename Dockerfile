@@ -30,7 +30,7 @@ RUN node scripts/postinstall.mjs \
  && for dir in node_modules/onnxruntime-node/bin/napi-v*/*/*; do \
       case "$dir" in */linux/"$(node -p process.arch)") ;; *) rm -rf "$dir" ;; esac; \
     done \
- # install scripts run as root here (e.g. `chmod u+x ffprobe`); the app runs as `node`: what
+ # install scripts run as root here; the app runs as `node`: what
  # the owner may run, everyone may run (nothing becomes writable)
  && find node_modules -type f -perm -u+x ! -perm -o+x -exec chmod a+rx {} + \
  # the image converts and checks only the default model: the package's other models stay out

@@ -126,7 +126,8 @@ describe('web-detector detect <image>', () => {
         cwd: new URL('../../..', import.meta.url).pathname,
       }),
       (e: { code: number; stderr: string }) =>
-        e.code === 2 && /cannot be read as an image or a video/.test(e.stderr),
+        e.code === 2 &&
+        /cannot be read as an image or a video|is not a video that can be read/.test(e.stderr),
     );
   });
 });

@@ -102,6 +102,7 @@ for (const kind of DB_KINDS) {
         chunksTotal: 0,
         framesDone: 0,
         framesTotal: 0,
+        framesSkipped: 0,
         percent: 0,
       });
       assert.deepEqual(job.links, {
