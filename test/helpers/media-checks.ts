@@ -189,7 +189,10 @@ export async function uploadAndFollow(
     assertSentence(job.error, 'the failed job error');
     return { kind: 'failed', job };
   }
-  const { frames } = await allFramesPaged(base, token, job.id, '', 500);
+  // includeNoise: these checks are about decoding (every frame once, the picture right), so they
+  // read every detection, also those of tracks too short to count (a 1-frame or 3-frame file has
+  // only such tracks; by default the API leaves them out as flicker)
+  const { frames } = await allFramesPaged(base, token, job.id, 'includeNoise=true', 500);
   return { kind: 'completed', job, frames };
 }
 
