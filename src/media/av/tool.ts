@@ -541,14 +541,27 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * Exits once everything written has left this process: a write to a full pipe (the parent reads
+ * at the detector's pace) is queued, and process.exit would drop it (the end record with it).
+ */
+function flushThenExit(code: number): void {
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
 main().then(
-  () => process.exit(0),
+  () => flushThenExit(0),
   (err: unknown) => {
     const message =
       err instanceof ToolError
         ? err.message
         : `The media tool failed: ${String((err as Error)?.message ?? err)}.`;
     process.stderr.write(`\n@@error ${JSON.stringify({ message, known: err instanceof ToolError })}\n`);
-    process.exit(3);
+    flushThenExit(3);
   },
 );
