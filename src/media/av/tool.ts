@@ -131,12 +131,11 @@ function probe(req: ProbeRequest): unknown {
   const refusal = containerRefusal(detected?.name);
   if (refusal) throw new ToolError(refusal);
   const format = pinnedName(detected?.name ?? '');
-  const fc = openPinned(req.file, format, { max_streams: req.maxStreams });
-  if (fc.nbStreams > req.maxStreams)
-    throw new ToolError(`The file has ${fc.nbStreams} streams, more than the ${req.maxStreams} accepted.`);
-  if (fc.findStreamInfoSync(null) < 0) throw new ToolError('The file is not a video that can be read.');
-  if (fc.nbStreams > req.maxStreams)
-    throw new ToolError(`The file has ${fc.nbStreams} streams, more than the ${req.maxStreams} accepted.`);
+  // one more than accepted: the demuxer stops adding streams at max_streams, so going over shows
+  const fc = openPinned(req.file, format, { max_streams: req.maxStreams + 1 });
+  // over maxStreams: reported (streams), refused by checkProbeLimits (a 422), not here
+  if (fc.nbStreams <= req.maxStreams && fc.findStreamInfoSync(null) < 0)
+    throw new ToolError('The file is not a video that can be read.');
   const v = firstVideoStream(fc);
   const iformat = fc.iformat?.name ?? detected?.name ?? format;
   if (!v) return { formatName: iformat, pinnedFormat: format, streams: fc.nbStreams, video: null };
@@ -542,14 +541,27 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * Exits once everything written has left this process: a write to a full pipe (the parent reads
+ * at the detector's pace) is queued, and process.exit would drop it (the end record with it).
+ */
+function flushThenExit(code: number): void {
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
 main().then(
-  () => process.exit(0),
+  () => flushThenExit(0),
   (err: unknown) => {
     const message =
       err instanceof ToolError
         ? err.message
         : `The media tool failed: ${String((err as Error)?.message ?? err)}.`;
     process.stderr.write(`\n@@error ${JSON.stringify({ message, known: err instanceof ToolError })}\n`);
-    process.exit(3);
+    flushThenExit(3);
   },
 );
