@@ -64,7 +64,10 @@ test('a user over USER_MAX_ACTIVE_JOBS waits queued; other users do not wait for
     waitForJob(base, bob, b1),
   ]);
   for (const j of done) assert.equal(j.status, 'completed', j.error);
-  assert.ok(seen.has('held'), "alice's second job was seen waiting while her first ran");
+  // Whether the loop above caught a1 while it ran depends on the machine's speed (a1 is 20 frames),
+  // so it is not asserted; the timestamps below prove the hold either way: a2 started only after
+  // a1 had finished, and bob's job did not wait for a2.
+  if (!seen.has('held')) console.log('# user-limits: a1 finished before the loop could look at it');
   assert.ok(
     Date.parse(done[1].startedAt) >= Date.parse(done[0].finishedAt),
     `a2 started ${done[1].startedAt}, a1 finished ${done[0].finishedAt}`,
