@@ -123,6 +123,27 @@ test('compose deployment: a job survives a killed detector; every frame once; me
   const rows = Number(await psql(`select count(*) from frames where job_id = '${jobId}'`));
   assert.equal(rows, times.length, 'one stored row per frame');
 
+  // issue 11 in the deployment: the processor tracked the job (tracks with thumbnails), and a
+  // detector worker (`--queues detect,render`) makes the annotated video
+  const tracks = await call(API, 'GET', `/v1/jobs/${jobId}/tracks`, { token: user.accessToken });
+  assert.equal(tracks.status, 200, tracks.text);
+  assert.ok(tracks.body.tracks.length > 0, 'the person and the cup are tracked');
+  const made = await call(API, 'POST', `/v1/jobs/${jobId}/renders`, { token: user.accessToken, json: {} });
+  assert.equal(made.status, 202, made.text);
+  let render = made.body.render;
+  for (let i = 0; i < 600 && (render.status === 'queued' || render.status === 'running'); i++) {
+    await sleep(500);
+    const r = await call(API, 'GET', `/v1/jobs/${jobId}/renders/${render.id}`, { token: user.accessToken });
+    assert.equal(r.status, 200, r.text);
+    render = r.body.render;
+  }
+  assert.equal(render.status, 'completed', JSON.stringify(render));
+  const mp4 = await fetch(`${API}${render.url}`);
+  assert.equal(mp4.status, 200);
+  const head = Buffer.from(await mp4.arrayBuffer());
+  assert.equal(head.subarray(4, 8).toString('latin1'), 'ftyp', 'an MP4');
+  console.log(`render of ${head.length} bytes made by a detector worker`);
+
   // metrics: queue depth on the API; the surviving detector counted what it analysed
   const m = await call(API, 'GET', '/metrics');
   assert.equal(m.status, 200);
