@@ -131,12 +131,11 @@ function probe(req: ProbeRequest): unknown {
   const refusal = containerRefusal(detected?.name);
   if (refusal) throw new ToolError(refusal);
   const format = pinnedName(detected?.name ?? '');
-  const fc = openPinned(req.file, format, { max_streams: req.maxStreams });
-  if (fc.nbStreams > req.maxStreams)
-    throw new ToolError(`The file has ${fc.nbStreams} streams, more than the ${req.maxStreams} accepted.`);
-  if (fc.findStreamInfoSync(null) < 0) throw new ToolError('The file is not a video that can be read.');
-  if (fc.nbStreams > req.maxStreams)
-    throw new ToolError(`The file has ${fc.nbStreams} streams, more than the ${req.maxStreams} accepted.`);
+  // one more than accepted: the demuxer stops adding streams at max_streams, so going over shows
+  const fc = openPinned(req.file, format, { max_streams: req.maxStreams + 1 });
+  // over maxStreams: reported (streams), refused by checkProbeLimits (a 422), not here
+  if (fc.nbStreams <= req.maxStreams && fc.findStreamInfoSync(null) < 0)
+    throw new ToolError('The file is not a video that can be read.');
   const v = firstVideoStream(fc);
   const iformat = fc.iformat?.name ?? detected?.name ?? format;
   if (!v) return { formatName: iformat, pinnedFormat: format, streams: fc.nbStreams, video: null };
