@@ -293,6 +293,24 @@ test('parseProbe and the limits: header limits at the probe, real ones from the 
   assert.equal(scanned.scanned, true);
 });
 
+test('parseProbe: a header without a duration (MKV written to a pipe) is accepted; the scan gives it', () => {
+  for (const durationSec of [null, undefined, 0, Number.NaN]) {
+    const p = parseProbe(toolProbe({ nbFrames: 0 }, { durationSec }));
+    assert.equal(p.durationSec, 0, String(durationSec));
+    assert.equal(p.video.frameCountExact, false);
+    assert.equal(p.video.frameCount, 1);
+    const s = withScan(p, { timestamps: Array.from({ length: 20 }, (_, i) => i / 10) });
+    assert.ok(Math.abs(s.durationSec - 2) < 1e-9, `${s.durationSec}`);
+    assert.equal(s.video.frameCount, 20);
+    assert.equal(s.scanned, true);
+  }
+  // one frame at 0 and no header duration: one frame's time at the stated rate (25 fps)
+  const one = withScan(parseProbe(toolProbe({}, { durationSec: null })), { timestamps: [0] });
+  assert.equal(one.durationSec, 1 / 25);
+  // no frame rate is still refused
+  assert.throws(() => parseProbe(toolProbe({ avgFps: 0, rFps: 0 }, { durationSec: null })), /no frame rate/);
+});
+
 test("child failures as one sentence; the tool's own sentence read from stderr", () => {
   const exit = (o: Partial<MediaChildExit>): MediaChildExit => ({
     code: null,
