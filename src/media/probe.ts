@@ -133,7 +133,7 @@ export async function probeVideo(settings: MediaSettings, file: string): Promise
   try {
     out = await runTool(
       'probe',
-      { file, maxStreams: settings.limits.maxStreams },
+      { file, maxStreams: settings.limits.maxStreams, maxPixels: settings.limits.maxPixels },
       {
         what: 'The video probe',
         timeoutMs: settings.probeTimeoutMs,

@@ -81,6 +81,17 @@ export function displayMatrixRotation(buf: Uint8Array | null | undefined): numbe
   return -rotation;
 }
 
+/**
+ * The `max_pixels` given to FFmpeg's decoders (and to find-stream-info's) for a limit of
+ * `maxPixels` per frame: decoders refuse a picture over it before allocating it. FFmpeg checks it
+ * on the width rounded up to its stride alignment (up to 64 columns), so the decoder's bound has
+ * that much room; the exact limit is checked on the header's size.
+ */
+export function decoderMaxPixels(maxPixels: number): number {
+  const limit = Math.max(1, Math.floor(maxPixels));
+  return Math.min(Number.MAX_SAFE_INTEGER, limit + 64 * 16384);
+}
+
 /** Records on the tool's stdout for `decode`: a 16-byte header, then the payload. */
 export const RECORD_HEADER_BYTES = 16;
 export const RecordKind = { frame: 1, end: 2, error: 3 } as const;
@@ -126,11 +137,18 @@ export interface DecodeSummary {
 export interface ProbeRequest {
   file: string;
   maxStreams: number;
+  /**
+   * MAX_VIDEO_PIXELS: a header over it is reported without reading stream info (which decodes a
+   * frame), and find-stream-info's decoders get decoderMaxPixels of it. Absent: not bounded.
+   */
+  maxPixels?: number;
 }
 
 export interface ScanRequest {
   file: string;
   format: string;
+  /** MAX_VIDEO_PIXELS, for find-stream-info's decoders (as in ProbeRequest) */
+  maxPixels?: number;
 }
 
 export interface DecodeRequest {

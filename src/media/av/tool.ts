@@ -64,6 +64,7 @@ import {
   containerRefusal,
   type DecodeRequest,
   type DecodeSummary,
+  decoderMaxPixels,
   displayMatrixRotation,
   encodeRecordHeader,
   type ImageRequest,
@@ -106,6 +107,18 @@ function openPinned(
   return fc;
 }
 
+/**
+ * avformat_find_stream_info, whose decoders (it decodes a frame or more of each stream) refuse a
+ * picture over `maxPixels` (decoderMaxPixels) instead of allocating it.
+ */
+function findStreamInfo(fc: FormatContext, maxPixels: number | undefined): number {
+  const opts =
+    maxPixels && maxPixels > 0
+      ? Dictionary.fromObject({ max_pixels: String(decoderMaxPixels(maxPixels)) })
+      : null;
+  return fc.findStreamInfoSync(opts);
+}
+
 function firstVideoStream(fc: FormatContext): Stream | null {
   return (
     fc.streams.find(
@@ -133,8 +146,13 @@ function probe(req: ProbeRequest): unknown {
   const format = pinnedName(detected?.name ?? '');
   // one more than accepted: the demuxer stops adding streams at max_streams, so going over shows
   const fc = openPinned(req.file, format, { max_streams: req.maxStreams + 1 });
-  // over maxStreams: reported (streams), refused by checkProbeLimits (a 422), not here
-  if (fc.nbStreams <= req.maxStreams && fc.findStreamInfoSync(null) < 0)
+  // over maxStreams: reported (streams), refused by checkProbeLimits (a 422), not here. A header
+  // whose picture is over maxPixels likewise (VIDEO_TOO_LARGE), before stream info decodes a
+  // frame of it; where the container states no size (MPEG-TS), find-stream-info's decoders refuse
+  // the picture (max_pixels) and the size still comes from the parser
+  const header = firstVideoStream(fc)?.codecpar;
+  const tooLarge = !!req.maxPixels && !!header && header.width * header.height > req.maxPixels;
+  if (fc.nbStreams <= req.maxStreams && !tooLarge && findStreamInfo(fc, req.maxPixels) < 0)
     throw new ToolError('The file is not a video that can be read.');
   const v = firstVideoStream(fc);
   const iformat = fc.iformat?.name ?? detected?.name ?? format;
@@ -176,7 +194,7 @@ async function write(chunk: Buffer | Uint8Array | string): Promise<void> {
 
 async function scan(req: ScanRequest): Promise<void> {
   const fc = openPinned(req.file, req.format);
-  if (fc.findStreamInfoSync(null) < 0) throw new ToolError('The file is not a video that can be read.');
+  if (findStreamInfo(fc, req.maxPixels) < 0) throw new ToolError('The file is not a video that can be read.');
   const v = firstVideoStream(fc);
   if (!v) throw new ToolError('The file has no video stream.');
   for (const s of fc.streams) if (s.index !== v.index) s.discard = AVDISCARD_ALL;

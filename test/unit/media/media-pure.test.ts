@@ -4,6 +4,7 @@ import { childNodeArgs, describeChildFailure, type MediaChildExit } from '../../
 import {
   containerRefusal,
   decodeRecordHeader,
+  decoderMaxPixels,
   displayMatrixRotation,
   encodeRecordHeader,
   PtsMatcher,
@@ -383,4 +384,12 @@ test('cropRegion: a box as whole pixels covering it, inside the frame, at least 
   assert.deepEqual(cropRegion({ x: 10, y: 20, width: 30, height: 40 }), { x: 10, y: 20, w: 30, h: 40 });
   assert.deepEqual(cropRegion({ x: 10.5, y: 20.5, width: 30, height: 40 }), { x: 10, y: 20, w: 31, h: 41 });
   assert.throws(() => cropRegion({ x: Number.NaN, y: 0, width: 1, height: 1 }), RangeError);
+});
+
+test("decoderMaxPixels: the decoders' bound has room for FFmpeg's stride alignment", () => {
+  const max = 7680 * 4320;
+  // FFmpeg checks max_pixels on the width rounded up to its stride alignment (up to 64 columns)
+  assert.ok(decoderMaxPixels(max) >= max + 63 * 16384);
+  assert.ok(decoderMaxPixels(max) < max * 1.05);
+  assert.ok(decoderMaxPixels(1) >= 1);
 });
