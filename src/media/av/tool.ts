@@ -67,6 +67,8 @@ import {
   decoderMaxPixels,
   displayMatrixRotation,
   encodeRecordHeader,
+  FRAME_TOO_LARGE,
+  framePixelsRefusal,
   type ImageRequest,
   type JpegRequest,
   type ProbeRequest,
@@ -77,7 +79,15 @@ import {
   sniffRefusal,
 } from './protocol.js';
 
-class ToolError extends Error {}
+class ToolError extends Error {
+  /** for the parent: a refusal it must not retry or skip past (FRAME_TOO_LARGE) */
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
 
 const PROBE_BYTES = 1 << 20;
 const NOPTS = AV_NOPTS_VALUE;
@@ -117,6 +127,18 @@ function findStreamInfo(fc: FormatContext, maxPixels: number | undefined): numbe
       ? Dictionary.fromObject({ max_pixels: String(decoderMaxPixels(maxPixels)) })
       : null;
   return fc.findStreamInfoSync(opts);
+}
+
+/** Throws the refusal when a decoded (or refused) picture is over `maxPixels`. */
+function checkPicture(
+  width: number,
+  height: number,
+  maxPixels: number | undefined,
+  atSec: number | null,
+): void {
+  if (!maxPixels) return;
+  const refusal = framePixelsRefusal(width, height, maxPixels, atSec);
+  if (refusal) throw new ToolError(refusal, FRAME_TOO_LARGE);
 }
 
 function firstVideoStream(fc: FormatContext): Stream | null {
@@ -273,7 +295,8 @@ class Graph {
   }
 }
 
-function openDecoder(stream: Stream, threads: number): CodecContext {
+/** The decoder; with `maxPixels`, it refuses a picture over decoderMaxPixels (FFmpeg's max_pixels). */
+function openDecoder(stream: Stream, threads: number, maxPixels?: number): CodecContext {
   const codec = Codec.findDecoder(stream.codecpar.codecId);
   if (!codec) throw new ToolError('The video codec is not supported.');
   const cc = new CodecContext();
@@ -281,8 +304,19 @@ function openDecoder(stream: Stream, threads: number): CodecContext {
   cc.parametersToContext(stream.codecpar);
   cc.pktTimebase = stream.timeBase;
   cc.threadCount = Math.max(1, threads);
-  if (cc.open2Sync(codec, null) < 0) throw new ToolError('The video decoder could not be opened.');
+  const opts =
+    maxPixels && maxPixels > 0
+      ? Dictionary.fromObject({ max_pixels: String(decoderMaxPixels(maxPixels)) })
+      : null;
+  if (cc.open2Sync(codec, opts) < 0) throw new ToolError('The video decoder could not be opened.');
   return cc;
+}
+
+/** Seconds from the stream's start of a pts (for the sentences), or null. */
+function secondsOf(v: Stream, pts: bigint): number | null {
+  if (pts === NOPTS) return null;
+  const start = v.startTime !== NOPTS ? v.startTime : 0n;
+  return Number(pts - start) * rat(v.timeBase);
 }
 
 const frameTs = (f: Frame): bigint => (f.bestEffortTimestamp !== NOPTS ? f.bestEffortTimestamp : f.pts);
@@ -304,7 +338,8 @@ async function decode(req: DecodeRequest): Promise<void> {
   const pass = async (seekTicks: number | null): Promise<boolean> => {
     const fc = openPinned(req.file, req.format);
     try {
-      if (fc.findStreamInfoSync(null) < 0) throw new ToolError('The file is not a video that can be read.');
+      if (findStreamInfo(fc, req.maxPixels) < 0)
+        throw new ToolError('The file is not a video that can be read.');
       const v = firstVideoStream(fc);
       if (!v) throw new ToolError('The file has no video stream.');
       for (const s of fc.streams) if (s.index !== v.index) s.discard = AVDISCARD_ALL;
@@ -313,7 +348,7 @@ async function decode(req: DecodeRequest): Promise<void> {
         fc.seekFrameSync(v.index, BigInt(Math.floor(seekTicks)), AVSEEK_FLAG_BACKWARD) < 0
       )
         return false;
-      const cc = openDecoder(v, req.threads);
+      const cc = openDecoder(v, req.threads, req.maxPixels);
       const pkt = new Packet();
       pkt.alloc();
       const frame = new Frame();
@@ -324,6 +359,9 @@ async function decode(req: DecodeRequest): Promise<void> {
       const onFrame = async (): Promise<boolean> => {
         summary.decoded++;
         const ts = frameTs(frame);
+        // a stream may change size in band (a new SPS): nothing over the limit is analysed, and
+        // the video is refused as one whose header is over it would be
+        checkPicture(frame.width, frame.height, req.maxPixels, secondsOf(v, ts));
         if (ts === NOPTS) return true;
         const pts = Number(ts);
         if (!firstSeen) {
@@ -366,9 +404,12 @@ async function decode(req: DecodeRequest): Promise<void> {
           pkt.unref();
           continue;
         }
+        const pktPts = pkt.pts;
         const sent = cc.sendPacketSync(pkt);
         pkt.unref();
         if (sent < 0 && sent !== -11) {
+          // refused by max_pixels: the decoder took the new size, then allocated nothing
+          checkPicture(cc.width, cc.height, req.maxPixels, secondsOf(v, pktPts));
           summary.decodeErrors++;
           summary.lastError = `decoder error ${sent}`;
         }
@@ -454,7 +495,7 @@ async function image(req: ImageRequest): Promise<void> {
 
 async function jpeg(req: JpegRequest): Promise<void> {
   const fc = openPinned(req.file, req.format);
-  if (fc.findStreamInfoSync(null) < 0) throw new ToolError('The file is not a video that can be read.');
+  if (findStreamInfo(fc, req.maxPixels) < 0) throw new ToolError('The file is not a video that can be read.');
   const v = firstVideoStream(fc);
   if (!v) throw new ToolError('The file has no video stream.');
   for (const s of fc.streams) if (s.index !== v.index) s.discard = AVDISCARD_ALL;
@@ -464,7 +505,7 @@ async function jpeg(req: JpegRequest): Promise<void> {
   const target = start + Math.round(req.timeSec / tbSec);
   const half = Math.max(1, Math.round(0.5 / (rat(v.avgFrameRate) || 25) / tbSec));
   fc.seekFrameSync(v.index, BigInt(target), AVSEEK_FLAG_BACKWARD);
-  const cc = openDecoder(v, 1);
+  const cc = openDecoder(v, 1, req.maxPixels);
   const pkt = new Packet();
   pkt.alloc();
   let frame = new Frame();
@@ -473,6 +514,7 @@ async function jpeg(req: JpegRequest): Promise<void> {
   let last: Frame | null = null;
   const consider = (): boolean => {
     const ts = frameTs(frame);
+    checkPicture(frame.width, frame.height, req.maxPixels, secondsOf(v, ts));
     last?.free();
     last = frame.clone();
     if (ts !== NOPTS && Number(ts) >= target - half) {
@@ -488,7 +530,8 @@ async function jpeg(req: JpegRequest): Promise<void> {
       pkt.unref();
       continue;
     }
-    cc.sendPacketSync(pkt);
+    const pktPts = pkt.pts;
+    if (cc.sendPacketSync(pkt) < 0) checkPicture(cc.width, cc.height, req.maxPixels, secondsOf(v, pktPts));
     pkt.unref();
     for (let i = 0; i < 64; i++) {
       if (cc.receiveFrameSync(frame) < 0) break;
@@ -566,7 +609,8 @@ main().then(
       err instanceof ToolError
         ? err.message
         : `The media tool failed: ${String((err as Error)?.message ?? err)}.`;
-    process.stderr.write(`\n@@error ${JSON.stringify({ message, known: err instanceof ToolError })}\n`);
+    const code = err instanceof ToolError ? err.code : undefined;
+    process.stderr.write(`\n@@error ${JSON.stringify({ message, known: err instanceof ToolError, code })}\n`);
     process.exit(3);
   },
 );

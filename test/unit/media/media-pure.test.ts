@@ -7,6 +7,8 @@ import {
   decoderMaxPixels,
   displayMatrixRotation,
   encodeRecordHeader,
+  FRAME_TOO_LARGE,
+  framePixelsRefusal,
   PtsMatcher,
   pinnedName,
   RecordKind,
@@ -189,7 +191,13 @@ test('chunkDecodeRequest: exact ticks from the plan, or from the times of an old
     resize: 'letterbox',
     rotation: 90,
     threads: 1,
+    maxPixels: DEFAULT_MEDIA_LIMITS.maxPixels,
   });
+  assert.equal(
+    chunkDecodeRequest({ ...base, maxPixels: 640 * 480, sample: { timestamps: [1], firstPtsSec: 0 } })
+      .maxPixels,
+    640 * 480,
+  );
   const byTime = chunkDecodeRequest({ ...base, sample: { timestamps: [1, 1.04], firstPtsSec: 0.08 } });
   assert.deepEqual(byTime.frames, [13824, 14336]);
   assert.equal(byTime.seekTicks, 13824);
@@ -346,6 +354,7 @@ test("child failures as one sentence; the tool's own sentence read from stderr",
   assert.deepEqual(toolErrorLine('noise\n@@error {"message":"The file is a playlist.","known":true}\n'), {
     message: 'The file is a playlist.',
     known: true,
+    code: null,
   });
   assert.equal(toolErrorLine('Segmentation fault'), null);
   const args = childNodeArgs('/x/tool.ts', 512);
@@ -392,4 +401,21 @@ test("decoderMaxPixels: the decoders' bound has room for FFmpeg's stride alignme
   assert.ok(decoderMaxPixels(max) >= max + 63 * 16384);
   assert.ok(decoderMaxPixels(max) < max * 1.05);
   assert.ok(decoderMaxPixels(1) >= 1);
+});
+
+test('framePixelsRefusal: every decoded frame is checked exactly; the refusal code reaches the parent', () => {
+  const max = 7680 * 4320;
+  assert.equal(framePixelsRefusal(7680, 4320, max), null);
+  assert.equal(framePixelsRefusal(64, 48, max, 0), null);
+  assert.equal(framePixelsRefusal(0, 0, max), null, 'no size yet: nothing to refuse');
+  assert.equal(
+    framePixelsRefusal(16000, 16000, max, 1),
+    "The video's frames change to 16000x16000 pixels at 1.0 s, more than the 33177600 pixels per frame this server accepts.",
+  );
+  assert.match(framePixelsRefusal(7681, 4320, max, null) ?? '', /change to 7681x4320 pixels, more than/);
+  assert.match(framePixelsRefusal(16000, 16000, max, Number.NaN) ?? '', /pixels, more than/);
+  // a refusal of the whole video (not a chunk to skip): the code comes with the tool's sentence
+  const line = `noise\n@@error ${JSON.stringify({ message: 'x.', known: true, code: FRAME_TOO_LARGE })}\n`;
+  assert.deepEqual(toolErrorLine(line), { message: 'x.', known: true, code: 'VIDEO_TOO_LARGE' });
+  assert.equal(toolErrorLine('@@error {"message":"y.","known":true}')?.code, null);
 });
