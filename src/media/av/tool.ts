@@ -602,8 +602,21 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * Exits once everything written has left this process: a write to a full pipe (the parent reads
+ * at the detector's pace) is queued, and process.exit would drop it (the end record with it).
+ */
+function flushThenExit(code: number): void {
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
 main().then(
-  () => process.exit(0),
+  () => flushThenExit(0),
   (err: unknown) => {
     const message =
       err instanceof ToolError
@@ -611,6 +624,6 @@ main().then(
         : `The media tool failed: ${String((err as Error)?.message ?? err)}.`;
     const code = err instanceof ToolError ? err.code : undefined;
     process.stderr.write(`\n@@error ${JSON.stringify({ message, known: err instanceof ToolError, code })}\n`);
-    process.exit(3);
+    flushThenExit(3);
   },
 );

@@ -3,7 +3,6 @@ import type { JobsRepository } from '../../db/repositories/jobs.js';
 import type { TrackerStatesRepository } from '../../db/repositories/tracker-states.js';
 import type { TracksRepository } from '../../db/repositories/tracks.js';
 import { DEFAULT_MIN_TRACK_FRAMES } from '../../tracking/noise.js';
-import { PermanentTaskError } from '../failures.js';
 import type { JobScheduler } from '../next.js';
 import { SummaryBuilder, withObjectCounts } from '../summary.js';
 
@@ -15,7 +14,7 @@ import { SummaryBuilder, withObjectCounts } from '../summary.js';
  * for an idle job whose chunks are all detected) queues `track` instead, which comes back here.
  */
 export interface FinalizeTaskDeps {
-  jobs: Pick<JobsRepository, 'getById' | 'complete'>;
+  jobs: Pick<JobsRepository, 'getById' | 'complete' | 'fail'>;
   frames: Pick<FramesRepository, 'list'>;
   tracks: Pick<TracksRepository, 'countObjects'>;
   trackerStates: Pick<TrackerStatesRepository, 'load'>;
@@ -26,12 +25,13 @@ export function createFinalizeTask(deps: FinalizeTaskDeps) {
   return async function finalizeJob({ jobId }: { jobId: string }): Promise<void> {
     const job = await deps.jobs.getById(jobId);
     if (job?.status !== 'processing') return;
-    // frames were planned but none could be decoded: nothing at all was analysed
+    // frames were planned but none could be decoded: nothing at all was analysed, so the job
+    // fails here, once (a conditional UPDATE), with the chunks' reason and the failure callback
     if (job.framesTotal > 0 && job.framesDone === 0 && job.framesSkipped > 0) {
-      const why = job.warnings[0]?.replace(/^\d+ of \d+ frames? could not be decoded:?\s*/, '') ?? '';
-      throw new PermanentTaskError(
-        `No frame of the video could be decoded${why ? `: ${why.replace(/\.$/, '')}` : ''}.`,
-      );
+      if (await deps.jobs.fail(jobId, noFrameReason(job.warnings))) {
+        await deps.scheduler.callback(jobId, job.options.callbackUrl);
+      }
+      return;
     }
     const tracked = await deps.trackerStates.load(jobId);
     if ((tracked?.nextChunk ?? 0) < job.chunksTotal) {
@@ -52,4 +52,13 @@ export function createFinalizeTask(deps: FinalizeTaskDeps) {
       await deps.scheduler.callback(jobId, job.options.callbackUrl);
     }
   };
+}
+
+/** The job's error when no frame decoded: the first chunk's reason, as one sentence. */
+export function noFrameReason(warnings: readonly string[]): string {
+  const first = warnings[0] ?? '';
+  const i = first.indexOf(': ');
+  const why =
+    i >= 0 ? first.slice(i + 2).replace(/\.$/, '') : 'the frames are missing or corrupt in the file';
+  return `No frame of the video could be decoded: ${why}.`;
 }
