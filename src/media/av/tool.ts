@@ -119,11 +119,15 @@ function openPinned(
 
 /**
  * avformat_find_stream_info, whose decoders (it decodes a frame or more of each stream) refuse a
- * picture over `maxPixels` (decoderMaxPixels) instead of allocating it.
+ * picture over `maxPixels` (decoderMaxPixels) instead of allocating it: only for a file of one
+ * stream. node-av 6.1.1 cannot give per-stream options: findStreamInfoSync passes its one
+ * dictionary as the options ARRAY (a file of two or more streams reads past it: SIGSEGV, every
+ * MPEG-TS with audio), the async form rejects an array ("Invalid argument") and applies a single
+ * dictionary to stream 0 only. With more streams the header check (probe) and the RSS bound remain.
  */
 function findStreamInfo(fc: FormatContext, maxPixels: number | undefined): number {
   const opts =
-    maxPixels && maxPixels > 0
+    maxPixels && maxPixels > 0 && fc.nbStreams === 1
       ? Dictionary.fromObject({ max_pixels: String(decoderMaxPixels(maxPixels)) })
       : null;
   return fc.findStreamInfoSync(opts);
