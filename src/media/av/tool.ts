@@ -308,11 +308,11 @@ function openDecoder(stream: Stream, threads: number, maxPixels?: number): Codec
   cc.parametersToContext(stream.codecpar);
   cc.pktTimebase = stream.timeBase;
   cc.threadCount = Math.max(1, threads);
-  const opts =
-    maxPixels && maxPixels > 0
-      ? Dictionary.fromObject({ max_pixels: String(decoderMaxPixels(maxPixels)) })
-      : null;
-  if (cc.open2Sync(codec, opts) < 0) throw new ToolError('The video decoder could not be opened.');
+  // set on the context, not as open2's dictionary: with a dictionary, node-av 6.1.1's decoder
+  // process sometimes died after its last record (chunks retried, frames counted twice)
+  if (maxPixels && maxPixels > 0 && cc.setOption('max_pixels', decoderMaxPixels(maxPixels)) < 0)
+    throw new ToolError('The video decoder could not be opened.');
+  if (cc.open2Sync(codec, null) < 0) throw new ToolError('The video decoder could not be opened.');
   return cc;
 }
 
