@@ -253,7 +253,11 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       jobSlots: { limit: config.userMaxActiveJobs },
       renders: repos.renders,
       renderVideo,
-      renderSettings: { timeoutMs: config.renderTimeoutSeconds * 1000, maxRssMb: media.maxRssMb },
+      renderSettings: {
+        timeoutMs: config.renderTimeoutSeconds * 1000,
+        maxRssMb: media.maxRssMb,
+        maxPixels: media.limits.maxPixels,
+      },
     });
     const concurrency = opts.concurrency ?? config.workerConcurrency;
     await queue.work(metrics.instrumentHandlers(handlers, { concurrency, names: opts.queues }), {

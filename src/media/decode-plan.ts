@@ -1,6 +1,7 @@
 import type { DecodeRequest } from './av/protocol.js';
 import { parseRate } from './probe.js';
 import type { FrameTarget } from './scale.js';
+import { DEFAULT_MEDIA_LIMITS } from './settings.js';
 
 /**
  * Pure: the media tool's `decode` request for one chunk. The tool seeks backward to `seekTicks`
@@ -32,6 +33,8 @@ export interface ChunkDecodeSpec {
   target: FrameTarget;
   rotation: number;
   threads?: number;
+  /** MAX_VIDEO_PIXELS (default: DEFAULT_MEDIA_LIMITS'): the decoder refuses bigger pictures */
+  maxPixels?: number;
 }
 
 export function chunkDecodeRequest(spec: ChunkDecodeSpec): DecodeRequest {
@@ -53,5 +56,6 @@ export function chunkDecodeRequest(spec: ChunkDecodeSpec): DecodeRequest {
     resize: spec.target.resize,
     rotation: spec.rotation,
     threads: Math.max(1, Math.floor(spec.threads ?? 1)),
+    maxPixels: spec.maxPixels ?? DEFAULT_MEDIA_LIMITS.maxPixels,
   };
 }

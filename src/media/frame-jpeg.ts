@@ -79,13 +79,15 @@ export function frameJpegRequest(file: string, o: FrameJpegOptions) {
  * no frame at that time (a time past the end).
  */
 export async function frameJpeg(
-  settings: Pick<MediaSettings, 'maxRssMb' | 'imageTimeoutMs'>,
+  settings: Pick<MediaSettings, 'maxRssMb' | 'imageTimeoutMs'> & Partial<Pick<MediaSettings, 'limits'>>,
   file: string,
   o: FrameJpegOptions,
 ): Promise<Buffer> {
   let out: Buffer;
   try {
-    out = await runTool('jpeg', frameJpegRequest(file, o), {
+    // the decoder refuses a picture over MAX_VIDEO_PIXELS (a stream that changes size in band)
+    const req = { ...frameJpegRequest(file, o), maxPixels: settings.limits?.maxPixels };
+    out = await runTool('jpeg', req, {
       what: 'The thumbnail decoder',
       timeoutMs: o.timeoutMs ?? settings.imageTimeoutMs,
       maxRssMb: settings.maxRssMb,

@@ -24,6 +24,11 @@ export class DecodeError extends Error {
     readonly framesOut: number,
     /** true when the process crashed, was killed, or ran past a bound (rather than refusing) */
     readonly crashed: boolean,
+    /**
+     * the tool's code for a refusal of the whole video (FRAME_TOO_LARGE: a frame over
+     * MAX_VIDEO_PIXELS), which a retry or skipping the chunk cannot make right
+     */
+    readonly code: string | null = null,
   ) {
     super(message);
   }
@@ -188,7 +193,7 @@ export async function* decodeChunkFrames(
         timeoutMs,
         maxRssMb: settings.maxRssMb,
       });
-      throw new DecodeError(f.message, out, !f.known);
+      throw new DecodeError(f.message, out, !f.known, f.code);
     }
     return summary;
   } finally {

@@ -75,11 +75,16 @@ function fpsRefusal(fps: number, limits: MediaLimits): LimitRefusal {
   };
 }
 
-/** A probe updated with what the scan measured: duration by the last frame, exact frame count. */
+/**
+ * A probe updated with what the scan measured: duration by the last frame, exact frame count.
+ * The header's duration (0 when it states none) is kept only when the frames give no span (one
+ * frame at 0): then one frame's time at the stated rate, so the duration is never 0 with a frame.
+ */
 export function withScan(probe: VideoProbe, scan: Pick<FrameScan, 'timestamps'>): VideoProbe {
+  const oneFrame = scan.timestamps.length > 0 && probe.video.fps > 0 ? 1 / probe.video.fps : 0;
   return {
     ...probe,
-    durationSec: lastFrameEnd(scan.timestamps) || probe.durationSec,
+    durationSec: lastFrameEnd(scan.timestamps) || probe.durationSec || oneFrame,
     video: { ...probe.video, frameCount: scan.timestamps.length, frameCountExact: true },
     scanned: true,
   };

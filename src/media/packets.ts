@@ -129,14 +129,14 @@ function round9(x: number): number {
  * including when it runs past `timeoutMs` (ScanError.timedOut).
  */
 export async function scanVideoFrames(
-  settings: Pick<MediaSettings, 'maxRssMb' | 'scanTimeoutMs'>,
+  settings: Pick<MediaSettings, 'maxRssMb' | 'scanTimeoutMs'> & Partial<Pick<MediaSettings, 'limits'>>,
   file: string,
   format: string,
   opts: { signal?: AbortSignal; timeoutMs?: number } = {},
 ): Promise<FrameScan> {
   const timeoutMs = opts.timeoutMs ?? settings.scanTimeoutMs;
   const child = spawnMediaChild({
-    args: ['scan', JSON.stringify({ file, format })],
+    args: ['scan', JSON.stringify({ file, format, maxPixels: settings.limits?.maxPixels })],
     timeoutMs,
     maxRssMb: settings.maxRssMb,
     signal: opts.signal,

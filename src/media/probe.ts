@@ -15,7 +15,10 @@ export interface VideoProbe {
   pinnedFormat?: string;
   /** streams in the container */
   streams?: number;
-  /** seconds: from the last frame's timestamp when `scanned`, else what the header says */
+  /**
+   * seconds: from the last frame's timestamp when `scanned`, else what the header says; 0 when
+   * the header states none and the scan has not run yet (the process task's scan fills it in)
+   */
   durationSec: number;
   sizeBytes: number;
   bitRate: number | null;
@@ -84,12 +87,14 @@ export function parseProbe(j: ToolProbe, sizeBytes = 0): VideoProbe {
   if (!video.decodable) throw new ProbeError(`The video codec (${video.codec}) is not supported.`);
   const { width, height } = video;
   if (!(width > 0) || !(height > 0)) throw new ProbeError('The video stream has no picture size.');
-  const duration = Number(j.durationSec ?? Number.NaN);
-  if (!Number.isFinite(duration) || duration <= 0) throw new ProbeError('The video has no duration.');
+  // a header may state no duration (Matroska written to a pipe: no cues, no Duration): the real
+  // one is the last frame's timestamp from the packet scan (withScan), so 0 here means "not yet"
+  const stated = Number(j.durationSec ?? Number.NaN);
+  const duration = Number.isFinite(stated) && stated > 0 ? stated : 0;
   const fps = video.avgFps > 0 ? video.avgFps : video.rFps;
   if (!(fps > 0)) throw new ProbeError('The video has no frame rate.');
-  const stated = Number(video.nbFrames);
-  const frameCountExact = Number.isInteger(stated) && stated > 0;
+  const frames = Number(video.nbFrames);
+  const frameCountExact = Number.isInteger(frames) && frames > 0;
   return {
     formatName: j.formatName,
     pinnedFormat: j.pinnedFormat,
@@ -103,7 +108,7 @@ export function parseProbe(j: ToolProbe, sizeBytes = 0): VideoProbe {
       height,
       fps,
       timeBase: video.timeBase || '1/1000',
-      frameCount: frameCountExact ? stated : Math.max(1, Math.round(duration * fps)),
+      frameCount: frameCountExact ? frames : Math.max(1, Math.round(duration * fps)),
       frameCountExact,
       pixFmt: video.pixFmt,
       rotation: clockwiseRotation({
@@ -128,7 +133,7 @@ export async function probeVideo(settings: MediaSettings, file: string): Promise
   try {
     out = await runTool(
       'probe',
-      { file, maxStreams: settings.limits.maxStreams },
+      { file, maxStreams: settings.limits.maxStreams, maxPixels: settings.limits.maxPixels },
       {
         what: 'The video probe',
         timeoutMs: settings.probeTimeoutMs,

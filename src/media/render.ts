@@ -36,6 +36,8 @@ export interface RenderVideoOptions {
   rotation: number;
   /** the container pinned at the upload (VideoProbe.pinnedFormat); absent: detected */
   format?: string;
+  /** MAX_VIDEO_PIXELS: a frame over it fails the render with a sentence */
+  maxPixels?: number;
   /** the analysed frames in frame order, in pages, with the boxes to draw (already filtered) */
   frames: AsyncIterable<OverlayFrame[]>;
   /** called now and then with the number of source frames written */
@@ -96,6 +98,7 @@ export async function renderVideo(opts: RenderVideoOptions): Promise<RenderResul
       overlays,
       format: opts.format,
       rotation: opts.rotation,
+      maxPixels: opts.maxPixels,
       crf: opts.crf ?? 20,
       preset: opts.preset ?? 'veryfast',
     };

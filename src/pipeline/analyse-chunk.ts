@@ -3,13 +3,14 @@ import type { FrameRecord, FramesRepository } from '../db/repositories/frames.js
 import type { JobRecord, JobsRepository } from '../db/repositories/jobs.js';
 import { toStoredDetection } from '../inference/postprocess.js';
 import type { Detector } from '../inference/types.js';
-import { pinnedName } from '../media/av/protocol.js';
+import { FRAME_TOO_LARGE, pinnedName } from '../media/av/protocol.js';
 import { chunkDecodeRequest } from '../media/decode-plan.js';
 import { type DecodedFrame, DecodeError, decodeChunkFrames } from '../media/frames.js';
 import { displaySize } from '../media/orientation.js';
 import type { MediaSettings } from '../media/settings.js';
 import type { PipelineMetrics } from '../observability/metrics.js';
 import type { BlobStore } from '../storage/local.js';
+import { PermanentTaskError } from './failures.js';
 import { detectionMinScore } from './tasks/track.js';
 
 /**
@@ -88,6 +89,7 @@ export async function analyseChunk(
     target: detector.model.input,
     rotation: job.probe.video.rotation,
     threads: settings.decodeThreads,
+    maxPixels: deps.media.limits.maxPixels,
   });
   const abort = new AbortController();
   const onAbort = () => abort.abort();
@@ -168,6 +170,10 @@ export async function analyseChunk(
           }
         }
       } catch (err) {
+        // a frame over MAX_VIDEO_PIXELS (the stream changed size in band): the video is refused,
+        // as one whose header is over the limit is; nothing over it was analysed
+        if (err instanceof DecodeError && err.code === FRAME_TOO_LARGE)
+          throw new PermanentTaskError(err.message);
         // a decoder failure: retried like any task, except on the last attempt (see above)
         if (!(err instanceof DecodeError) || !opts.lastAttempt || signal.aborted) throw err;
         failure = err;

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,14 +82,24 @@ export async function made(
   return out;
 }
 
-/** A file derived from another by a function of its bytes (truncation, header patches), cached. */
+/**
+ * A file derived from another by a function of its bytes (truncation, header patches), cached.
+ * The cache is keyed by the source's bytes and the function's text (a `.key` file beside it): a
+ * changed patch or a remade source remakes the file (a name-only cache once kept a rotated MP4
+ * made before its display-matrix patch existed, and the rotation test read an unrotated file).
+ */
 export function derived(name: string, from: string, f: (buf: Buffer) => Buffer): string {
   mkdirSync(MAKER_CACHE, { recursive: true });
   const out = join(MAKER_CACHE, name);
-  if (!existsSync(out)) {
+  const source = readFileSync(from);
+  const key = createHash('sha256').update(source).update('\0').update(f.toString()).digest('hex');
+  const keyFile = join(MAKER_CACHE, `.${name}.key`);
+  const cached = existsSync(out) && existsSync(keyFile) && readFileSync(keyFile, 'utf8') === key;
+  if (!cached) {
     const tmp = `${out}.${process.pid}.tmp`;
-    writeFileSync(tmp, f(readFileSync(from)));
+    writeFileSync(tmp, f(source));
     renameSync(tmp, out);
+    writeFileSync(keyFile, key);
   }
   return out;
 }

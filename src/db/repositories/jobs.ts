@@ -105,7 +105,11 @@ export interface JobsRepository {
   countByStatus(): Promise<Record<JobStatus, number>>;
 
   /** queued|processing → processing with the plan's totals; false when the job is no longer unfinished. */
-  startProcessing(id: string, totals: { chunksTotal: number; framesTotal: number }): Promise<boolean>;
+  /** `probe`, when given, replaces the stored one (the scan's duration and frame count). */
+  startProcessing(
+    id: string,
+    totals: { chunksTotal: number; framesTotal: number; probe?: VideoProbe },
+  ): Promise<boolean>;
   /** processing → completed with its summary; false when another caller finished it first. */
   complete(id: string, summary: Summary): Promise<boolean>;
   /** queued|processing → failed with a sentence for the user; false when already finished. */
@@ -318,6 +322,7 @@ export function createJobsRepository(db: Kysely<Database>): JobsRepository {
           status: 'processing',
           chunks_total: totals.chunksTotal,
           frames_total: totals.framesTotal,
+          ...(totals.probe ? { probe: toJson(totals.probe) } : {}),
           started_at: sql<Date>`coalesce(started_at, now())`,
           updated_at: sql<Date>`now()`,
         })

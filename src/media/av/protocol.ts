@@ -81,6 +81,35 @@ export function displayMatrixRotation(buf: Uint8Array | null | undefined): numbe
   return -rotation;
 }
 
+/**
+ * The `max_pixels` given to FFmpeg's decoders (and to find-stream-info's) for a limit of
+ * `maxPixels` per frame: decoders refuse a picture over it before allocating it. FFmpeg checks it
+ * on the width rounded up to its stride alignment (up to 64 columns), so the decoder's bound has
+ * that much room; the exact limit is `framePixelsRefusal`, on every decoded frame.
+ */
+export function decoderMaxPixels(maxPixels: number): number {
+  const limit = Math.max(1, Math.floor(maxPixels));
+  return Math.min(Number.MAX_SAFE_INTEGER, limit + 64 * 16384);
+}
+
+/**
+ * Null when a picture of `width`x`height` is within `maxPixels`; else the sentence that refuses
+ * the video (the header said less: the stream changes size in band). `atSec`: where, if known.
+ */
+export function framePixelsRefusal(
+  width: number,
+  height: number,
+  maxPixels: number,
+  atSec: number | null = null,
+): string | null {
+  if (!(width > 0 && height > 0) || width * height <= maxPixels) return null;
+  const at = atSec !== null && Number.isFinite(atSec) && atSec >= 0 ? ` at ${atSec.toFixed(1)} s` : '';
+  return `The video's frames change to ${width}x${height} pixels${at}, more than the ${maxPixels} pixels per frame this server accepts.`;
+}
+
+/** The code the tool gives with a refusal the parent must not retry or skip past (limits.ts' codes). */
+export const FRAME_TOO_LARGE = 'VIDEO_TOO_LARGE';
+
 /** Records on the tool's stdout for `decode`: a 16-byte header, then the payload. */
 export const RECORD_HEADER_BYTES = 16;
 export const RecordKind = { frame: 1, end: 2, error: 3 } as const;
@@ -126,11 +155,18 @@ export interface DecodeSummary {
 export interface ProbeRequest {
   file: string;
   maxStreams: number;
+  /**
+   * MAX_VIDEO_PIXELS: a header over it is reported without reading stream info (which decodes a
+   * frame), and find-stream-info's decoders get decoderMaxPixels of it. Absent: not bounded.
+   */
+  maxPixels?: number;
 }
 
 export interface ScanRequest {
   file: string;
   format: string;
+  /** MAX_VIDEO_PIXELS, for find-stream-info's decoders (as in ProbeRequest) */
+  maxPixels?: number;
 }
 
 export interface DecodeRequest {
@@ -145,6 +181,8 @@ export interface DecodeRequest {
   resize: 'stretch' | 'letterbox';
   rotation: number;
   threads: number;
+  /** MAX_VIDEO_PIXELS: the decoder's max_pixels, and every decoded frame is checked against it */
+  maxPixels: number;
 }
 
 export interface ImageRequest {
@@ -163,6 +201,8 @@ export interface JpegRequest {
   /** a region in displayed source pixels (after rotation), cut before scaling */
   crop?: { x: number; y: number; w: number; h: number } | null;
   rotation: number;
+  /** MAX_VIDEO_PIXELS (as for decode); absent: not bounded */
+  maxPixels?: number;
 }
 
 /**

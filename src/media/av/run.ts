@@ -13,19 +13,24 @@ export class MediaToolError extends Error {
     /** true when the tool itself refused or failed with a sentence; false for a crash or a bound */
     readonly known: boolean,
     readonly exit: MediaChildExit | null = null,
+    /** the tool's code for a refusal that must not be retried or skipped past (FRAME_TOO_LARGE) */
+    readonly code: string | null = null,
   ) {
     super(message);
   }
 }
 
 /** The `@@error {json}` line the tool writes last on stderr, if any. */
-export function toolErrorLine(stderrTail: string): { message: string; known: boolean } | null {
+export function toolErrorLine(
+  stderrTail: string,
+): { message: string; known: boolean; code: string | null } | null {
   const i = stderrTail.lastIndexOf('@@error ');
   if (i < 0) return null;
   const line = stderrTail.slice(i + 8).split('\n')[0];
   try {
-    const j = JSON.parse(line) as { message?: unknown; known?: unknown };
-    return typeof j.message === 'string' ? { message: j.message, known: j.known === true } : null;
+    const j = JSON.parse(line) as { message?: unknown; known?: unknown; code?: unknown };
+    if (typeof j.message !== 'string') return null;
+    return { message: j.message, known: j.known === true, code: typeof j.code === 'string' ? j.code : null };
   } catch {
     return null;
   }
@@ -39,7 +44,7 @@ export function toolFailure(
 ): MediaToolError {
   const own = toolErrorLine(exit.stderrTail);
   if (own && exit.killed === null && exit.signal === null)
-    return new MediaToolError(own.message, own.known, exit);
+    return new MediaToolError(own.message, own.known, exit, own.code);
   const sentence =
     describeChildFailure(exit, what, ctx) ?? `${what} failed (exit code ${exit.code ?? 'none'}).`;
   return new MediaToolError(sentence, false, exit);

@@ -64,8 +64,11 @@ import {
   containerRefusal,
   type DecodeRequest,
   type DecodeSummary,
+  decoderMaxPixels,
   displayMatrixRotation,
   encodeRecordHeader,
+  FRAME_TOO_LARGE,
+  framePixelsRefusal,
   type ImageRequest,
   type JpegRequest,
   type ProbeRequest,
@@ -76,7 +79,15 @@ import {
   sniffRefusal,
 } from './protocol.js';
 
-class ToolError extends Error {}
+class ToolError extends Error {
+  /** for the parent: a refusal it must not retry or skip past (FRAME_TOO_LARGE) */
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
 
 const PROBE_BYTES = 1 << 20;
 const NOPTS = AV_NOPTS_VALUE;
@@ -106,6 +117,34 @@ function openPinned(
   return fc;
 }
 
+/**
+ * avformat_find_stream_info, whose decoders (it decodes a frame or more of each stream) refuse a
+ * picture over `maxPixels` (decoderMaxPixels) instead of allocating it: only for a file of one
+ * stream. node-av 6.1.1 cannot give per-stream options: findStreamInfoSync passes its one
+ * dictionary as the options ARRAY (a file of two or more streams reads past it: SIGSEGV, every
+ * MPEG-TS with audio), the async form rejects an array ("Invalid argument") and applies a single
+ * dictionary to stream 0 only. With more streams the header check (probe) and the RSS bound remain.
+ */
+function findStreamInfo(fc: FormatContext, maxPixels: number | undefined): number {
+  const opts =
+    maxPixels && maxPixels > 0 && fc.nbStreams === 1
+      ? Dictionary.fromObject({ max_pixels: String(decoderMaxPixels(maxPixels)) })
+      : null;
+  return fc.findStreamInfoSync(opts);
+}
+
+/** Throws the refusal when a decoded (or refused) picture is over `maxPixels`. */
+function checkPicture(
+  width: number,
+  height: number,
+  maxPixels: number | undefined,
+  atSec: number | null,
+): void {
+  if (!maxPixels) return;
+  const refusal = framePixelsRefusal(width, height, maxPixels, atSec);
+  if (refusal) throw new ToolError(refusal, FRAME_TOO_LARGE);
+}
+
 function firstVideoStream(fc: FormatContext): Stream | null {
   return (
     fc.streams.find(
@@ -133,8 +172,13 @@ function probe(req: ProbeRequest): unknown {
   const format = pinnedName(detected?.name ?? '');
   // one more than accepted: the demuxer stops adding streams at max_streams, so going over shows
   const fc = openPinned(req.file, format, { max_streams: req.maxStreams + 1 });
-  // over maxStreams: reported (streams), refused by checkProbeLimits (a 422), not here
-  if (fc.nbStreams <= req.maxStreams && fc.findStreamInfoSync(null) < 0)
+  // over maxStreams: reported (streams), refused by checkProbeLimits (a 422), not here. A header
+  // whose picture is over maxPixels likewise (VIDEO_TOO_LARGE), before stream info decodes a
+  // frame of it; where the container states no size (MPEG-TS), find-stream-info's decoders refuse
+  // the picture (max_pixels) and the size still comes from the parser
+  const header = firstVideoStream(fc)?.codecpar;
+  const tooLarge = !!req.maxPixels && !!header && header.width * header.height > req.maxPixels;
+  if (fc.nbStreams <= req.maxStreams && !tooLarge && findStreamInfo(fc, req.maxPixels) < 0)
     throw new ToolError('The file is not a video that can be read.');
   const v = firstVideoStream(fc);
   const iformat = fc.iformat?.name ?? detected?.name ?? format;
@@ -176,7 +220,7 @@ async function write(chunk: Buffer | Uint8Array | string): Promise<void> {
 
 async function scan(req: ScanRequest): Promise<void> {
   const fc = openPinned(req.file, req.format);
-  if (fc.findStreamInfoSync(null) < 0) throw new ToolError('The file is not a video that can be read.');
+  if (findStreamInfo(fc, req.maxPixels) < 0) throw new ToolError('The file is not a video that can be read.');
   const v = firstVideoStream(fc);
   if (!v) throw new ToolError('The file has no video stream.');
   for (const s of fc.streams) if (s.index !== v.index) s.discard = AVDISCARD_ALL;
@@ -255,7 +299,8 @@ class Graph {
   }
 }
 
-function openDecoder(stream: Stream, threads: number): CodecContext {
+/** The decoder; with `maxPixels`, it refuses a picture over decoderMaxPixels (FFmpeg's max_pixels). */
+function openDecoder(stream: Stream, threads: number, maxPixels?: number): CodecContext {
   const codec = Codec.findDecoder(stream.codecpar.codecId);
   if (!codec) throw new ToolError('The video codec is not supported.');
   const cc = new CodecContext();
@@ -263,8 +308,19 @@ function openDecoder(stream: Stream, threads: number): CodecContext {
   cc.parametersToContext(stream.codecpar);
   cc.pktTimebase = stream.timeBase;
   cc.threadCount = Math.max(1, threads);
+  // set on the context, not as open2's dictionary: with a dictionary, node-av 6.1.1's decoder
+  // process sometimes died after its last record (chunks retried, frames counted twice)
+  if (maxPixels && maxPixels > 0 && cc.setOption('max_pixels', decoderMaxPixels(maxPixels)) < 0)
+    throw new ToolError('The video decoder could not be opened.');
   if (cc.open2Sync(codec, null) < 0) throw new ToolError('The video decoder could not be opened.');
   return cc;
+}
+
+/** Seconds from the stream's start of a pts (for the sentences), or null. */
+function secondsOf(v: Stream, pts: bigint): number | null {
+  if (pts === NOPTS) return null;
+  const start = v.startTime !== NOPTS ? v.startTime : 0n;
+  return Number(pts - start) * rat(v.timeBase);
 }
 
 const frameTs = (f: Frame): bigint => (f.bestEffortTimestamp !== NOPTS ? f.bestEffortTimestamp : f.pts);
@@ -286,7 +342,8 @@ async function decode(req: DecodeRequest): Promise<void> {
   const pass = async (seekTicks: number | null): Promise<boolean> => {
     const fc = openPinned(req.file, req.format);
     try {
-      if (fc.findStreamInfoSync(null) < 0) throw new ToolError('The file is not a video that can be read.');
+      if (findStreamInfo(fc, req.maxPixels) < 0)
+        throw new ToolError('The file is not a video that can be read.');
       const v = firstVideoStream(fc);
       if (!v) throw new ToolError('The file has no video stream.');
       for (const s of fc.streams) if (s.index !== v.index) s.discard = AVDISCARD_ALL;
@@ -295,7 +352,7 @@ async function decode(req: DecodeRequest): Promise<void> {
         fc.seekFrameSync(v.index, BigInt(Math.floor(seekTicks)), AVSEEK_FLAG_BACKWARD) < 0
       )
         return false;
-      const cc = openDecoder(v, req.threads);
+      const cc = openDecoder(v, req.threads, req.maxPixels);
       const pkt = new Packet();
       pkt.alloc();
       const frame = new Frame();
@@ -306,6 +363,9 @@ async function decode(req: DecodeRequest): Promise<void> {
       const onFrame = async (): Promise<boolean> => {
         summary.decoded++;
         const ts = frameTs(frame);
+        // a stream may change size in band (a new SPS): nothing over the limit is analysed, and
+        // the video is refused as one whose header is over it would be
+        checkPicture(frame.width, frame.height, req.maxPixels, secondsOf(v, ts));
         if (ts === NOPTS) return true;
         const pts = Number(ts);
         if (!firstSeen) {
@@ -348,9 +408,12 @@ async function decode(req: DecodeRequest): Promise<void> {
           pkt.unref();
           continue;
         }
+        const pktPts = pkt.pts;
         const sent = cc.sendPacketSync(pkt);
         pkt.unref();
         if (sent < 0 && sent !== -11) {
+          // refused by max_pixels: the decoder took the new size, then allocated nothing
+          checkPicture(cc.width, cc.height, req.maxPixels, secondsOf(v, pktPts));
           summary.decodeErrors++;
           summary.lastError = `decoder error ${sent}`;
         }
@@ -436,7 +499,7 @@ async function image(req: ImageRequest): Promise<void> {
 
 async function jpeg(req: JpegRequest): Promise<void> {
   const fc = openPinned(req.file, req.format);
-  if (fc.findStreamInfoSync(null) < 0) throw new ToolError('The file is not a video that can be read.');
+  if (findStreamInfo(fc, req.maxPixels) < 0) throw new ToolError('The file is not a video that can be read.');
   const v = firstVideoStream(fc);
   if (!v) throw new ToolError('The file has no video stream.');
   for (const s of fc.streams) if (s.index !== v.index) s.discard = AVDISCARD_ALL;
@@ -446,7 +509,7 @@ async function jpeg(req: JpegRequest): Promise<void> {
   const target = start + Math.round(req.timeSec / tbSec);
   const half = Math.max(1, Math.round(0.5 / (rat(v.avgFrameRate) || 25) / tbSec));
   fc.seekFrameSync(v.index, BigInt(target), AVSEEK_FLAG_BACKWARD);
-  const cc = openDecoder(v, 1);
+  const cc = openDecoder(v, 1, req.maxPixels);
   const pkt = new Packet();
   pkt.alloc();
   let frame = new Frame();
@@ -455,6 +518,7 @@ async function jpeg(req: JpegRequest): Promise<void> {
   let last: Frame | null = null;
   const consider = (): boolean => {
     const ts = frameTs(frame);
+    checkPicture(frame.width, frame.height, req.maxPixels, secondsOf(v, ts));
     last?.free();
     last = frame.clone();
     if (ts !== NOPTS && Number(ts) >= target - half) {
@@ -470,7 +534,8 @@ async function jpeg(req: JpegRequest): Promise<void> {
       pkt.unref();
       continue;
     }
-    cc.sendPacketSync(pkt);
+    const pktPts = pkt.pts;
+    if (cc.sendPacketSync(pkt) < 0) checkPicture(cc.width, cc.height, req.maxPixels, secondsOf(v, pktPts));
     pkt.unref();
     for (let i = 0; i < 64; i++) {
       if (cc.receiveFrameSync(frame) < 0) break;
@@ -561,7 +626,8 @@ main().then(
       err instanceof ToolError
         ? err.message
         : `The media tool failed: ${String((err as Error)?.message ?? err)}.`;
-    process.stderr.write(`\n@@error ${JSON.stringify({ message, known: err instanceof ToolError })}\n`);
+    const code = err instanceof ToolError ? err.code : undefined;
+    process.stderr.write(`\n@@error ${JSON.stringify({ message, known: err instanceof ToolError, code })}\n`);
     flushThenExit(3);
   },
 );

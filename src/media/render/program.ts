@@ -15,6 +15,7 @@
  */
 import { open } from 'node:fs/promises';
 import { labelColor } from '../../api/label-colors.js';
+import { decoderMaxPixels, framePixelsRefusal } from '../av/protocol.js';
 import { rotationFilters } from '../orientation.js';
 import { drawOverlay, yuv420Planes } from './draw.js';
 import { NearestFrames, type OverlayFrame } from './overlay.js';
@@ -43,6 +44,8 @@ export interface RenderSpec {
   format?: string;
   /** clockwise display rotation of the source (the job's probe): the output is upright */
   rotation: number;
+  /** MAX_VIDEO_PIXELS: the decoder refuses bigger pictures (max_pixels), every frame is checked */
+  maxPixels?: number;
   /** libx264 settings */
   crf: number;
   preset: string;
@@ -129,7 +132,11 @@ async function render(spec: RenderSpec): Promise<{ frames: number; audio: boolea
     const vs = input.video();
     if (!vs) throw new Error('the file has no video stream');
     const as = input.audio();
-    const decoder = await Decoder.create(vs);
+    const maxPixels = spec.maxPixels && spec.maxPixels > 0 ? spec.maxPixels : null;
+    const decoder = await Decoder.create(
+      vs,
+      maxPixels ? { options: { max_pixels: decoderMaxPixels(maxPixels) } } : {},
+    );
     closers.push(() => decoder.close());
     const { width, height } = vs.codecpar;
     const turned = rotationFilters(spec.rotation);
@@ -196,6 +203,8 @@ async function render(spec: RenderSpec): Promise<{ frames: number; audio: boolea
       }
     };
     const decoded = async (frame: import('node-av/lib').Frame | null) => {
+      const refusal = frame && maxPixels ? framePixelsRefusal(frame.width, frame.height, maxPixels) : null;
+      if (refusal) throw new Error(refusal);
       for (const f of await filter.processAll(frame as import('node-av/lib').Frame)) await writeVideo(f);
     };
 

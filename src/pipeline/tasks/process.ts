@@ -1,7 +1,7 @@
 import type { ChunkPlan, ChunksRepository } from '../../db/repositories/chunks.js';
 import type { JobsRepository } from '../../db/repositories/jobs.js';
 import { planChunks, sampleFrames } from '../../media/chunks.js';
-import { checkScanLimits } from '../../media/limits.js';
+import { checkScanLimits, withScan } from '../../media/limits.js';
 import { type FrameScan, ScanError, scanVideoFrames } from '../../media/packets.js';
 import { ProbeError, probeVideo } from '../../media/probe.js';
 import type { MediaSettings } from '../../media/settings.js';
@@ -57,6 +57,9 @@ export function createProcessTask(deps: ProcessTaskDeps) {
     const started = await deps.jobs.startProcessing(jobId, {
       chunksTotal: plan.length,
       framesTotal: analysed.length,
+      // the upload path's scan was skipped or ran out of time: the job's probe takes the real
+      // duration (the last frame's timestamp; a header may state none) and frame count from here
+      ...(job.probe.scanned ? {} : { probe: withScan(job.probe, scan) }),
     });
     if (!started) return; // canceled or deleted meanwhile
     // a re-run process task may find chunks (or every chunk) already done

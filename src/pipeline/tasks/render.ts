@@ -31,6 +31,8 @@ export interface RenderTaskDeps {
     timeoutMs?: number;
     /** the render child's memory bound (MEDIA_MAX_RSS_MB) */
     maxRssMb?: number;
+    /** MAX_VIDEO_PIXELS, for the render's decoder */
+    maxPixels?: number;
     /** analysed frames read per query (default 500) */
     pageSize?: number;
     /** how often progress is written (ms, default 1000) */
@@ -86,6 +88,7 @@ export function createRenderTask(deps: RenderTaskDeps) {
         signal: ctx.signal,
         timeoutMs: deps.settings?.timeoutMs,
         maxRssMb: deps.settings?.maxRssMb,
+        maxPixels: deps.settings?.maxPixels,
         fps: job.probe.video.fps,
       });
       await writing;

@@ -4,8 +4,11 @@ import { childNodeArgs, describeChildFailure, type MediaChildExit } from '../../
 import {
   containerRefusal,
   decodeRecordHeader,
+  decoderMaxPixels,
   displayMatrixRotation,
   encodeRecordHeader,
+  FRAME_TOO_LARGE,
+  framePixelsRefusal,
   PtsMatcher,
   pinnedName,
   RecordKind,
@@ -188,7 +191,13 @@ test('chunkDecodeRequest: exact ticks from the plan, or from the times of an old
     resize: 'letterbox',
     rotation: 90,
     threads: 1,
+    maxPixels: DEFAULT_MEDIA_LIMITS.maxPixels,
   });
+  assert.equal(
+    chunkDecodeRequest({ ...base, maxPixels: 640 * 480, sample: { timestamps: [1], firstPtsSec: 0 } })
+      .maxPixels,
+    640 * 480,
+  );
   const byTime = chunkDecodeRequest({ ...base, sample: { timestamps: [1, 1.04], firstPtsSec: 0.08 } });
   assert.deepEqual(byTime.frames, [13824, 14336]);
   assert.equal(byTime.seekTicks, 13824);
@@ -293,6 +302,24 @@ test('parseProbe and the limits: header limits at the probe, real ones from the 
   assert.equal(scanned.scanned, true);
 });
 
+test('parseProbe: a header without a duration (MKV written to a pipe) is accepted; the scan gives it', () => {
+  for (const durationSec of [null, undefined, 0, Number.NaN]) {
+    const p = parseProbe(toolProbe({ nbFrames: 0 }, { durationSec }));
+    assert.equal(p.durationSec, 0, String(durationSec));
+    assert.equal(p.video.frameCountExact, false);
+    assert.equal(p.video.frameCount, 1);
+    const s = withScan(p, { timestamps: Array.from({ length: 20 }, (_, i) => i / 10) });
+    assert.ok(Math.abs(s.durationSec - 2) < 1e-9, `${s.durationSec}`);
+    assert.equal(s.video.frameCount, 20);
+    assert.equal(s.scanned, true);
+  }
+  // one frame at 0 and no header duration: one frame's time at the stated rate (25 fps)
+  const one = withScan(parseProbe(toolProbe({}, { durationSec: null })), { timestamps: [0] });
+  assert.equal(one.durationSec, 1 / 25);
+  // no frame rate is still refused
+  assert.throws(() => parseProbe(toolProbe({ avgFps: 0, rFps: 0 }, { durationSec: null })), /no frame rate/);
+});
+
 test("child failures as one sentence; the tool's own sentence read from stderr", () => {
   const exit = (o: Partial<MediaChildExit>): MediaChildExit => ({
     code: null,
@@ -327,6 +354,7 @@ test("child failures as one sentence; the tool's own sentence read from stderr",
   assert.deepEqual(toolErrorLine('noise\n@@error {"message":"The file is a playlist.","known":true}\n'), {
     message: 'The file is a playlist.',
     known: true,
+    code: null,
   });
   assert.equal(toolErrorLine('Segmentation fault'), null);
   const args = childNodeArgs('/x/tool.ts', 512);
@@ -365,4 +393,29 @@ test('cropRegion: a box as whole pixels covering it, inside the frame, at least 
   assert.deepEqual(cropRegion({ x: 10, y: 20, width: 30, height: 40 }), { x: 10, y: 20, w: 30, h: 40 });
   assert.deepEqual(cropRegion({ x: 10.5, y: 20.5, width: 30, height: 40 }), { x: 10, y: 20, w: 31, h: 41 });
   assert.throws(() => cropRegion({ x: Number.NaN, y: 0, width: 1, height: 1 }), RangeError);
+});
+
+test("decoderMaxPixels: the decoders' bound has room for FFmpeg's stride alignment", () => {
+  const max = 7680 * 4320;
+  // FFmpeg checks max_pixels on the width rounded up to its stride alignment (up to 64 columns)
+  assert.ok(decoderMaxPixels(max) >= max + 63 * 16384);
+  assert.ok(decoderMaxPixels(max) < max * 1.05);
+  assert.ok(decoderMaxPixels(1) >= 1);
+});
+
+test('framePixelsRefusal: every decoded frame is checked exactly; the refusal code reaches the parent', () => {
+  const max = 7680 * 4320;
+  assert.equal(framePixelsRefusal(7680, 4320, max), null);
+  assert.equal(framePixelsRefusal(64, 48, max, 0), null);
+  assert.equal(framePixelsRefusal(0, 0, max), null, 'no size yet: nothing to refuse');
+  assert.equal(
+    framePixelsRefusal(16000, 16000, max, 1),
+    "The video's frames change to 16000x16000 pixels at 1.0 s, more than the 33177600 pixels per frame this server accepts.",
+  );
+  assert.match(framePixelsRefusal(7681, 4320, max, null) ?? '', /change to 7681x4320 pixels, more than/);
+  assert.match(framePixelsRefusal(16000, 16000, max, Number.NaN) ?? '', /pixels, more than/);
+  // a refusal of the whole video (not a chunk to skip): the code comes with the tool's sentence
+  const line = `noise\n@@error ${JSON.stringify({ message: 'x.', known: true, code: FRAME_TOO_LARGE })}\n`;
+  assert.deepEqual(toolErrorLine(line), { message: 'x.', known: true, code: 'VIDEO_TOO_LARGE' });
+  assert.equal(toolErrorLine('@@error {"message":"y.","known":true}')?.code, null);
 });
